@@ -1,0 +1,48 @@
+#include "core/allocator.h"
+
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "core/error.h"
+
+namespace frugal {
+
+const char* memory_category_name(MemoryCategory c) {
+  switch (c) {
+    case MemoryCategory::Weights: return "weights";
+    case MemoryCategory::Gradients: return "gradients";
+    case MemoryCategory::OptimizerState: return "optimizer_state";
+    case MemoryCategory::Activations: return "activations";
+    case MemoryCategory::Stash: return "stash";
+    case MemoryCategory::Workspace: return "workspace";
+    case MemoryCategory::Data: return "data";
+    case MemoryCategory::Other: return "other";
+  }
+  return "other";
+}
+
+void* CpuAllocator::allocate(size_t bytes, const AllocTag& tag) {
+  size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  if (rounded == 0) rounded = kTensorAlignment;
+  void* p = std::aligned_alloc(kTensorAlignment, rounded);
+  if (!p)
+    throw MemoryBudgetError("out of memory allocating " + std::to_string(bytes) + " bytes for " +
+                            memory_category_name(tag.category) + " '" + tag.owner + "'");
+  allocations_.fetch_add(1);
+  live_bytes_.fetch_add(bytes);
+  return p;
+}
+
+void CpuAllocator::deallocate(void* ptr, size_t bytes) {
+  if (!ptr) return;
+  std::free(ptr);
+  live_bytes_.fetch_sub(bytes);
+}
+
+CpuAllocator& default_cpu_allocator() {
+  static CpuAllocator instance;
+  return instance;
+}
+
+}  // namespace frugal

@@ -1,0 +1,132 @@
+#include "core/rng.h"
+
+#include <cmath>
+
+namespace frugal {
+namespace {
+
+constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+
+inline void mulhilo(uint32_t a, uint32_t b, uint32_t& hi, uint32_t& lo) {
+  uint64_t p = static_cast<uint64_t>(a) * b;
+  hi = static_cast<uint32_t>(p >> 32);
+  lo = static_cast<uint32_t>(p);
+}
+
+// Mix seed and stream into the 64-bit Philox key so that nearby (seed, stream) pairs are unrelated.
+inline uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+std::array<uint32_t, 4> philox4x32(const RngKey& key, uint64_t index) {
+  uint64_t k = splitmix64(key.seed ^ splitmix64(key.stream));
+  uint32_t k0 = static_cast<uint32_t>(k), k1 = static_cast<uint32_t>(k >> 32);
+  uint32_t c0 = static_cast<uint32_t>(index), c1 = static_cast<uint32_t>(index >> 32);
+  uint32_t c2 = static_cast<uint32_t>(key.step), c3 = static_cast<uint32_t>(key.step >> 32);
+  for (int round = 0; round < 10; ++round) {
+    uint32_t hi0, lo0, hi1, lo1;
+    mulhilo(kMul0, c0, hi0, lo0);
+    mulhilo(kMul1, c2, hi1, lo1);
+    uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
+    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return {c0, c1, c2, c3};
+}
+
+void rng_uniform(const RngKey& key, float* out, size_t n, float lo, float hi) {
+  const float span = hi - lo;
+#pragma omp parallel for schedule(static) if (n > (1u << 16))
+  for (int64_t b = 0; b < static_cast<int64_t>((n + 3) / 4); ++b) {
+    auto words = philox4x32(key, static_cast<uint64_t>(b));
+    for (int j = 0; j < 4; ++j) {
+      size_t i = static_cast<size_t>(b) * 4 + j;
+      if (i < n) out[i] = lo + span * bits_to_unit_float(words[j]);
+    }
+  }
+}
+
+void rng_normal(const RngKey& key, float* out, size_t n, float mean, float stddev) {
+  // Box-Muller on (word0, word1) and (word2, word3): each block yields four normals.
+  constexpr double kTwoPi = 6.283185307179586;
+#pragma omp parallel for schedule(static) if (n > (1u << 16))
+  for (int64_t b = 0; b < static_cast<int64_t>((n + 3) / 4); ++b) {
+    auto w = philox4x32(key, static_cast<uint64_t>(b));
+    for (int pair = 0; pair < 2; ++pair) {
+      // u1 in (0, 1] so log is finite.
+      double u1 = (static_cast<double>(w[2 * pair]) + 1.0) / 4294967296.0;
+      double u2 = static_cast<double>(w[2 * pair + 1]) / 4294967296.0;
+      double r = std::sqrt(-2.0 * std::log(u1));
+      double z[2] = {r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
+      for (int j = 0; j < 2; ++j) {
+        size_t i = static_cast<size_t>(b) * 4 + pair * 2 + j;
+        if (i < n) out[i] = static_cast<float>(mean + stddev * z[j]);
+      }
+    }
+  }
+}
+
+void rng_bernoulli(const RngKey& key, uint8_t* out, size_t n, float p_one) {
+#pragma omp parallel for schedule(static) if (n > (1u << 16))
+  for (int64_t b = 0; b < static_cast<int64_t>((n + 3) / 4); ++b) {
+    auto words = philox4x32(key, static_cast<uint64_t>(b));
+    for (int j = 0; j < 4; ++j) {
+      size_t i = static_cast<size_t>(b) * 4 + j;
+      if (i < n) out[i] = bits_to_unit_float(words[j]) < p_one ? 1 : 0;
+    }
+  }
+}
+
+void rng_rademacher(const RngKey& key, float* out, size_t n) {
+#pragma omp parallel for schedule(static) if (n > (1u << 16))
+  for (int64_t b = 0; b < static_cast<int64_t>((n + 3) / 4); ++b) {
+    auto words = philox4x32(key, static_cast<uint64_t>(b));
+    for (int j = 0; j < 4; ++j) {
+      size_t i = static_cast<size_t>(b) * 4 + j;
+      if (i < n) out[i] = (words[j] >> 31) ? 1.0f : -1.0f;
+    }
+  }
+}
+
+std::vector<int64_t> rng_permutation(const RngKey& key, int64_t n) {
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) perm[i] = i;
+  RngSequence seq(key);
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
+    int64_t j = seq.next_below(static_cast<uint32_t>(i + 1));
+    std::swap(perm[i], perm[j]);
+  }
+  return perm;
+}
+
+uint32_t RngSequence::next_u32() {
+  uint64_t block = position_ / 4;
+  if (block != block_index_) {
+    block_ = philox4x32(key_, block);
+    block_index_ = block;
+  }
+  return block_[position_++ % 4];
+}
+
+uint32_t RngSequence::next_below(uint32_t bound) {
+  // Lemire's multiply-shift with rejection: unbiased for every bound.
+  uint64_t m = static_cast<uint64_t>(next_u32()) * bound;
+  uint32_t low = static_cast<uint32_t>(m);
+  if (low < bound) {
+    uint32_t threshold = (0u - bound) % bound;
+    while (low < threshold) {
+      m = static_cast<uint64_t>(next_u32()) * bound;
+      low = static_cast<uint32_t>(m);
+    }
+  }
+  return static_cast<uint32_t>(m >> 32);
+}
+
+}  // namespace frugal

@@ -1,0 +1,90 @@
+#include "core/tensor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace frugal {
+
+Storage::~Storage() {
+  if (owner_) owner_->deallocate(data_, bytes_);
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator* alloc, AllocTag tag) {
+  Allocator* a = alloc ? alloc : &default_cpu_allocator();
+  size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  Tensor t;
+  t.storage_ = std::make_shared<Storage>(a->allocate(bytes, tag), bytes, a);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Allocator* alloc, AllocTag tag) {
+  Tensor t = empty(shape, dtype, alloc, tag);
+  t.zero();
+  return t;
+}
+
+Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device) {
+  Tensor t;
+  t.storage_ = std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype),
+                                         nullptr);
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.device_ = device;
+  return t;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  if (shape.numel() != numel())
+    throw ShapeError("cannot reshape " + shape_.str() + " (" + std::to_string(numel()) +
+                     " elements) to " + shape.str() + " (" + std::to_string(shape.numel()) +
+                     " elements)");
+  Tensor t = *this;
+  t.shape_ = shape;
+  return t;
+}
+
+Tensor Tensor::slice0(int64_t begin, int64_t end) const {
+  if (ndim() == 0 || begin < 0 || end > shape_[0] || begin > end)
+    throw ShapeError("slice [" + std::to_string(begin) + ", " + std::to_string(end) +
+                     ") out of range for shape " + shape_.str());
+  Tensor t = *this;
+  int64_t inner = shape_[0] == 0 ? 0 : numel() / shape_[0];
+  t.offset_ += static_cast<size_t>(begin * inner) * dtype_size(dtype_);
+  t.shape_[0] = end - begin;
+  return t;
+}
+
+Tensor Tensor::clone(Allocator* alloc, AllocTag tag) const {
+  Tensor t = empty(shape_, dtype_, alloc, tag);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  if (src.shape_ != shape_ || src.dtype_ != dtype_)
+    throw ShapeError(std::string("copy between mismatched tensors: ") + src.shape_.str() + " " +
+                     dtype_name(src.dtype_) + " into " + shape_.str() + " " + dtype_name(dtype_));
+  if (nbytes() && raw() != src.raw()) std::memcpy(raw(), src.raw(), nbytes());
+}
+
+void Tensor::fill(float value) {
+  float* p = f32();
+  std::fill(p, p + numel(), value);
+}
+
+void Tensor::zero() {
+  if (nbytes()) std::memset(raw(), 0, nbytes());
+}
+
+void Tensor::check_dtype(DType want) const {
+  if (want != dtype_)
+    throw InternalError(std::string("tensor of dtype ") + dtype_name(dtype_) + " read as " +
+                        dtype_name(want));
+}
+
+}  // namespace frugal
