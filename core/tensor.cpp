@@ -12,6 +12,11 @@ Storage::~Storage() {
   if (owner_) owner_->deallocate(data_, bytes_);
 }
 
+void Storage::rebind(void* data) {
+  if (owner_) throw InternalError("rebind of a storage that owns its memory");
+  data_ = data;
+}
+
 Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator* alloc, AllocTag tag) {
   Allocator* a = alloc ? alloc : &default_cpu_allocator();
   size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);

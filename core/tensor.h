@@ -23,6 +23,9 @@ class Storage {
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // Points a non-owning storage at new memory: planned buffers keep one Tensor per buffer and move
+  // it to wherever the planner placed the buffer this step. InternalError on an owning storage.
+  void rebind(void* data);
 
  private:
   void* data_;
@@ -53,6 +56,7 @@ class Tensor {
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
 
   void* raw() const { return storage_ ? static_cast<char*>(storage_->data()) + offset_ : nullptr; }
+  Storage* storage() const { return storage_.get(); }
   // Typed access; throws InternalError when T does not match the dtype.
   template <class T> T* data() const {
     check_dtype(dtype_of<T>());

@@ -1,0 +1,105 @@
+// A layer: an op definition with parameters. It knows its shape inference, FLOP count, forward, and an
+// exact backward; layers whose backward splits into reusable pieces (backward-data, backward-weight,
+// activation derivative) expose them through the narrower interfaces below, so backward modes are built
+// from the pieces and never need new kernels.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/parameter.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace frugal {
+
+// An extra tensor a layer's forward writes for its own backward (max-pool argmax, BN statistics,
+// dropout mask, softmax probabilities).
+struct AuxSpec {
+  std::string name;
+  Shape shape;
+  DType dtype = DType::F32;
+  size_t bytes() const { return static_cast<size_t>(shape.numel()) * dtype_size(dtype); }
+};
+
+// What the exact backward of a layer reads from its forward.
+struct SavedNeeds {
+  std::vector<bool> inputs;  // per input: the forward input tensor
+  bool output = false;       // the forward output tensor
+  std::vector<AuxSpec> aux;
+};
+
+struct ForwardArgs {
+  std::vector<const Tensor*> inputs;
+  Tensor* output = nullptr;
+  std::vector<Tensor*> aux;         // as in saved_needs().aux; empty when nothing will run backward
+  float* workspace = nullptr;       // forward_workspace_bytes() of scratch
+  bool training = true;             // batch statistics, dropout
+  bool update_running_stats = true; // BN: false on a recomputing forward (MEM-DFA's second pass)
+  RngKey rng;                       // dropout masks
+};
+
+struct BackwardArgs {
+  std::vector<const Tensor*> inputs;  // forward inputs (or reconstructions); null when not kept
+  const Tensor* output = nullptr;     // forward output (or reconstruction); null when not kept
+  std::vector<const Tensor*> aux;
+  const Tensor* grad_output = nullptr;
+  std::vector<Tensor*> grad_inputs;   // null where no gradient is needed (e.g. the network input)
+  float* workspace = nullptr;         // backward_workspace_bytes() of scratch
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual const char* kind() const = 0;  // "Conv2d", "ReLU", ...
+  virtual int arity() const { return 1; }
+
+  // Binds the layer to its input shapes (batch included) and returns the output shape. Throws
+  // ShapeError naming the layer and the shapes when they do not fit.
+  virtual Shape setup(const std::vector<Shape>& inputs) = 0;
+  const Shape& output_shape() const { return output_shape_; }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+
+  virtual std::vector<Parameter*> parameters() { return {}; }
+  virtual int64_t forward_flops() const { return 0; }
+  virtual size_t forward_workspace_bytes() const { return 0; }
+  virtual size_t backward_workspace_bytes() const { return 0; }
+  virtual SavedNeeds saved_needs() const = 0;
+
+  virtual void forward(const ForwardArgs& args) = 0;
+  // Exact backward: writes grad_inputs (overwriting) and the parameter gradients (overwriting).
+  virtual void backward(const BackwardArgs& args) = 0;
+
+ protected:
+  // Helper for setup(): records the shapes after the arity check.
+  void bind(const std::vector<Shape>& inputs, const Shape& output);
+  std::string where() const { return std::string(kind()) + " '" + name_ + "'"; }
+
+ private:
+  std::string name_;
+  std::vector<Shape> input_shapes_;
+  Shape output_shape_;
+};
+
+// Conv2d and Linear: y = x * W (+ b). Feedback alignment and the weight-gradient estimators use these.
+class WeightedLayer : public Layer {
+ public:
+  using Layer::Layer;
+  virtual Parameter& weight() = 0;
+  virtual Parameter* bias() = 0;  // null when the layer has none
+  // dx from dy through `weight` (the layer's own weight for exact backprop, a fixed random matrix of
+  // the same shape for feedback alignment).
+  virtual void backward_data(const Tensor& grad_output, const Tensor& weight, Tensor& grad_input,
+                             float* workspace) = 0;
+  // dW (and db) from the forward input and dy; overwrites the gradients.
+  virtual void backward_weight(const Tensor& input, const Tensor& grad_output, float* workspace) = 0;
+  // Only the bias gradient (modes that estimate dW but keep db exact).
+  virtual void backward_bias(const Tensor& grad_output) = 0;
+};
+
+}  // namespace frugal

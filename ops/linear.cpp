@@ -1,0 +1,71 @@
+#include "ops/linear.h"
+
+#include "core/error.h"
+#include "ops/cpu/linear_cpu.h"
+#include "ops/init.h"
+
+namespace frugal {
+
+Linear::Linear(std::string name, int64_t in_features, int64_t out_features, bool bias,
+               const RngKey& init_key)
+    : WeightedLayer(std::move(name)), in_(in_features), out_(out_features), has_bias_(bias) {
+  if (in_ <= 0 || out_ <= 0)
+    throw ShapeError(where() + ": invalid features " + std::to_string(in_) + "->" +
+                     std::to_string(out_));
+  AllocTag wtag{MemoryCategory::Weights, ""}, gtag{MemoryCategory::Gradients, ""};
+  weight_ = {this->name() + ".weight", Tensor::empty({out_, in_}, DType::F32, nullptr, wtag),
+             Tensor::zeros({out_, in_}, DType::F32, nullptr, gtag)};
+  if (bias)
+    bias_ = {this->name() + ".bias", Tensor::empty({out_}, DType::F32, nullptr, wtag),
+             Tensor::zeros({out_}, DType::F32, nullptr, gtag)};
+  init_pytorch_default(init_key, in_, weight_.value, bias ? &bias_.value : nullptr);
+}
+
+Shape Linear::setup(const std::vector<Shape>& inputs) {
+  const Shape& x = inputs.at(0);
+  if (x.ndim() != 2 || x[1] != in_)
+    throw ShapeError(where() + ": expected input [N, " + std::to_string(in_) + "], got " + x.str());
+  batch_ = x[0];
+  Shape y{batch_, out_};
+  bind(inputs, y);
+  return y;
+}
+
+std::vector<Parameter*> Linear::parameters() {
+  if (has_bias_) return {&weight_, &bias_};
+  return {&weight_};
+}
+
+void Linear::forward(const ForwardArgs& args) {
+  linear_forward_cpu(batch_, in_, out_, args.inputs[0]->f32(), weight_.value.f32(),
+                     has_bias_ ? bias_.value.f32() : nullptr, args.output->f32());
+}
+
+void Linear::backward_data(const Tensor& grad_output, const Tensor& weight, Tensor& grad_input,
+                           float*) {
+  linear_backward_data_cpu(batch_, in_, out_, grad_output.f32(), weight.f32(), grad_input.f32());
+}
+
+void Linear::backward_weight(const Tensor& input, const Tensor& grad_output, float*) {
+  linear_backward_weight_cpu(batch_, in_, out_, input.f32(), grad_output.f32(), weight_.grad.f32(),
+                             has_bias_ ? bias_.grad.f32() : nullptr, false);
+}
+
+void Linear::backward_bias(const Tensor& grad_output) {
+  if (!has_bias_) return;
+  const float* dy = grad_output.f32();
+  float* db = bias_.grad.f32();
+  for (int64_t o = 0; o < out_; ++o) {
+    double sum = 0;
+    for (int64_t n = 0; n < batch_; ++n) sum += dy[n * out_ + o];
+    db[o] = static_cast<float>(sum);
+  }
+}
+
+void Linear::backward(const BackwardArgs& args) {
+  if (args.grad_inputs[0])
+    backward_data(*args.grad_output, weight_.value, *args.grad_inputs[0], args.workspace);
+  backward_weight(*args.inputs[0], *args.grad_output, args.workspace);
+}
+
+}  // namespace frugal

@@ -1,0 +1,97 @@
+#include "ops/norm.h"
+
+#include "core/error.h"
+#include "ops/cpu/batchnorm_cpu.h"
+
+namespace frugal {
+
+BatchNorm::BatchNorm(std::string name, int64_t channels, bool spatial, float eps, float momentum)
+    : Layer(std::move(name)), channels_(channels), spatial_(spatial), eps_(eps), momentum_(momentum) {
+  if (channels <= 0) throw ShapeError(where() + ": invalid channel count " + std::to_string(channels));
+  AllocTag wtag{MemoryCategory::Weights, ""}, gtag{MemoryCategory::Gradients, ""};
+  auto param = [&](const char* suffix, float value, bool trainable) {
+    Parameter p{this->name() + "." + suffix, Tensor::empty({channels}, DType::F32, nullptr, wtag), {},
+                trainable, true};
+    p.value.fill(value);
+    if (trainable) p.grad = Tensor::zeros({channels}, DType::F32, nullptr, gtag);
+    return p;
+  };
+  weight_ = param("weight", 1.0f, true);
+  bias_ = param("bias", 0.0f, true);
+  running_mean_ = param("running_mean", 0.0f, false);
+  running_var_ = param("running_var", 1.0f, false);
+  num_batches_tracked_ = {this->name() + ".num_batches_tracked",
+                          Tensor::zeros({}, DType::I64, nullptr, wtag), {}, false, false};
+}
+
+Shape BatchNorm::setup(const std::vector<Shape>& inputs) {
+  const Shape& x = inputs.at(0);
+  bool ok = spatial_ ? x.ndim() == 4 : x.ndim() == 2;
+  if (!ok || x[1] != channels_)
+    throw ShapeError(where() + ": expected input " +
+                     (spatial_ ? "[N, " + std::to_string(channels_) + ", H, W]"
+                               : "[N, " + std::to_string(channels_) + "]") +
+                     ", got " + x.str());
+  bind(inputs, x);
+  return x;
+}
+
+std::vector<Parameter*> BatchNorm::parameters() {
+  return {&weight_, &bias_, &running_mean_, &running_var_, &num_batches_tracked_};
+}
+
+int64_t BatchNorm::spatial_size() const {
+  const Shape& x = output_shape();
+  return spatial_ ? x[2] * x[3] : 1;
+}
+
+SavedNeeds BatchNorm::saved_needs() const {
+  return {{true}, false, {{"save_mean", {channels_}, DType::F32}, {"save_invstd", {channels_}, DType::F32}}};
+}
+
+void BatchNorm::forward(const ForwardArgs& args) {
+  const int64_t n = output_shape()[0], s = spatial_size();
+  const float* x = args.inputs[0]->f32();
+  float* y = args.output->f32();
+  if (!args.training) {
+    batchnorm_forward_eval_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_,
+                               running_mean_.value.f32(), running_var_.value.f32(), y);
+    return;
+  }
+  if (n * s < 2)
+    throw ShapeError(where() + ": training needs more than one value per channel, got input " +
+                     args.inputs[0]->shape().str());
+  float* mean = args.aux.size() > 1 ? args.aux[0]->f32() : nullptr;
+  float* invstd = args.aux.size() > 1 ? args.aux[1]->f32() : nullptr;
+  // Without aux (a training-mode forward whose backward never runs) the statistics go to a small
+  // stack buffer.
+  std::vector<float> scratch;
+  if (!mean) {
+    scratch.resize(2 * channels_);
+    mean = scratch.data();
+    invstd = scratch.data() + channels_;
+  }
+  bool update = args.update_running_stats;
+  batchnorm_forward_train_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_, momentum_,
+                              update ? running_mean_.value.f32() : nullptr,
+                              update ? running_var_.value.f32() : nullptr, y, mean, invstd);
+  if (update) num_batches_tracked_.value.data<int64_t>()[0] += 1;
+}
+
+void BatchNorm::backward(const BackwardArgs& args) {
+  const int64_t n = output_shape()[0], s = spatial_size();
+  Tensor* dx = args.grad_inputs[0];
+  batchnorm_backward_cpu(n, channels_, s, args.inputs[0]->f32(), args.grad_output->f32(),
+                         weight_.value.f32(), args.aux[0]->f32(), args.aux[1]->f32(),
+                         dx ? dx->f32() : nullptr, weight_.grad.f32(), bias_.grad.f32(), false);
+}
+
+void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
+                                         const Tensor& grad_output, Tensor* grad_input) {
+  const int64_t n = output_shape()[0], s = spatial_size();
+  batchnorm_backward_from_xhat_cpu(n, channels_, s, xhat.f32(), grad_output.f32(), weight_.value.f32(),
+                                   save_invstd.f32(), grad_input ? grad_input->f32() : nullptr,
+                                   weight_.grad.f32(), bias_.grad.f32(), false);
+}
+
+}  // namespace frugal

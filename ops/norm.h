@@ -1,0 +1,39 @@
+// BatchNorm2d ([N, C, H, W]) and BatchNorm1d ([N, C]) with PyTorch's parameters and buffers:
+// weight, bias, running_mean, running_var, num_batches_tracked.
+#pragma once
+#include "ops/layer.h"
+
+namespace frugal {
+
+class BatchNorm : public Layer {
+ public:
+  // spatial = true for BatchNorm2d.
+  BatchNorm(std::string name, int64_t channels, bool spatial, float eps = 1e-5f,
+            float momentum = 0.1f);
+  const char* kind() const override { return spatial_ ? "BatchNorm2d" : "BatchNorm1d"; }
+  Shape setup(const std::vector<Shape>& inputs) override;
+  std::vector<Parameter*> parameters() override;
+  int64_t forward_flops() const override { return 4 * output_shape().numel(); }
+  // Exact backward keeps the input and the batch statistics (mean, 1/std per channel).
+  SavedNeeds saved_needs() const override;
+  void forward(const ForwardArgs& args) override;
+  void backward(const BackwardArgs& args) override;
+  // The backward from the normalised input x̂ instead of x (modes that keep an approximate x̂).
+  void backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
+                                const Tensor& grad_output, Tensor* grad_input);
+
+  int64_t channels() const { return channels_; }
+  float eps() const { return eps_; }
+  Parameter& gamma() { return weight_; }
+  Parameter& beta() { return bias_; }
+
+ private:
+  int64_t spatial_size() const;
+
+  int64_t channels_;
+  bool spatial_;
+  float eps_, momentum_;
+  Parameter weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+};
+
+}  // namespace frugal

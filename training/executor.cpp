@@ -1,0 +1,181 @@
+#include "training/executor.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "ops/cpu/elementwise_cpu.h"
+
+namespace frugal {
+
+Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> modes,
+                   const std::string& planner_name, int64_t num_classes, float label_smoothing)
+    : graph_(graph),
+      modes_(std::move(modes)),
+      planner_name_(planner_name),
+      num_classes_(num_classes),
+      loss_(label_smoothing) {
+  if (static_cast<int>(modes_.size()) != graph.size())
+    throw InternalError("executor: " + std::to_string(modes_.size()) + " modes for " +
+                        std::to_string(graph.size()) + " layers");
+  for (int i = 0; i < graph.size(); ++i)
+    if (!modes_[i]->supports(graph.layer(i)))
+      throw ConfigError("backward mode '" + modes_[i]->name() + "' cannot serve layer '" +
+                        graph.layer(i).name() + "' (" + graph.layer(i).kind() + ")");
+  make_planner(planner_name);  // validates the name before anything runs
+}
+
+void Executor::prepare(Prepared& p, int64_t batch, bool training) {
+  Shape in = graph_.input_shape();
+  in[0] = batch;
+  if (graph_.input_shape() != in) graph_.setup(in);  // layers hold batch-dependent geometry
+  if (p.ready && p.plan.batch == batch) return;
+  if (!p.planner) p.planner = make_planner(planner_name_);
+  p.plan = build_step_plan(graph_, modes_, batch, num_classes_, training);
+  p.planner->plan(p.plan.step);
+  const auto& bufs = p.plan.step.buffers;
+  p.tensors.clear();
+  for (size_t id = 0; id < bufs.size(); ++id)
+    p.tensors.push_back(Tensor::wrap(nullptr, p.plan.shapes[id], p.plan.dtypes[id]));
+  const int32_t T = p.plan.step.num_times();
+  p.acquire_at.assign(T, {});
+  p.release_at.assign(T, {});
+  for (const BufferSpec& s : bufs) {
+    p.acquire_at[s.first_use].push_back(s.id);
+    p.release_at[s.last_use].push_back(s.id);
+  }
+  p.ready = true;
+}
+
+const StepPlan& Executor::training_plan(int64_t batch) {
+  prepare(train_, batch, true);
+  return train_.plan;
+}
+
+uint64_t Executor::planner_system_allocations() const {
+  uint64_t n = 0;
+  if (train_.planner) n += train_.planner->system_allocations();
+  if (eval_.planner) n += eval_.planner->system_allocations();
+  return n;
+}
+
+void Executor::enter(Prepared& p, int32_t t) {
+  for (int32_t id : p.acquire_at[t]) p.tensors[id].storage()->rebind(p.planner->acquire(id));
+}
+
+void Executor::leave(Prepared& p, int32_t t) {
+  for (int32_t id : p.release_at[t]) {
+    p.planner->release(id);
+    p.tensors[id].storage()->rebind(nullptr);
+  }
+}
+
+void Executor::load_batch(Prepared& p, const Tensor& images, const Tensor& labels) {
+  Tensor& in = p.tensors[p.plan.input];
+  Tensor& lab = p.tensors[p.plan.labels];
+  if (images.shape() != in.shape() || labels.shape() != lab.shape() || labels.dtype() != DType::I32)
+    throw ShapeError("batch of images " + images.shape().str() + " and labels " + labels.shape().str() +
+                     " does not match the model input " + in.shape().str());
+  in.copy_from(images);
+  lab.copy_from(labels);
+}
+
+void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed) {
+  const GraphNode& gn = graph_.node(node);
+  const NodeBuffers& nb = p.plan.nodes[node];
+  ForwardArgs args;
+  for (int v : gn.inputs)
+    args.inputs.push_back(v == Graph::kInput ? &p.tensors[p.plan.input] : &p.tensors[p.plan.nodes[v].output]);
+  args.output = buffer(p, nb.output);
+  for (int32_t id : nb.aux) args.aux.push_back(buffer(p, id));
+  args.workspace = nb.forward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.forward_workspace].raw());
+  args.training = training;
+  args.rng = {seed, (static_cast<uint64_t>(RngStream::Dropout) << 32) | static_cast<uint64_t>(node), step};
+  gn.layer->forward(args);
+  if (training && !nb.stash.empty()) {
+    std::vector<Tensor*> stash;
+    for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
+    modes_[node]->after_forward(*gn.layer, args, stash);
+  }
+}
+
+void Executor::backward_node(Prepared& p, int node) {
+  const GraphNode& gn = graph_.node(node);
+  const NodeBuffers& nb = p.plan.nodes[node];
+  if (nb.output_grad == kNoBuffer) return;  // nothing downstream depends on this node
+  BackwardArgs args;
+  for (size_t k = 0; k < gn.inputs.size(); ++k) {
+    int v = gn.inputs[k];
+    const Tensor* value = v == Graph::kInput ? &p.tensors[p.plan.input] : &p.tensors[p.plan.nodes[v].output];
+    args.inputs.push_back(nb.keeps.inputs[k] ? value : nullptr);
+    args.grad_inputs.push_back(buffer(p, nb.input_grad_target[k]));
+  }
+  args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
+  for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(p, id));
+  args.grad_output = buffer(p, nb.output_grad);
+  args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.backward_workspace].raw());
+  std::vector<const Tensor*> stash;
+  for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
+  modes_[node]->backward(*gn.layer, args, stash);
+  // Gradients of values read by several nodes: later writers went to scratch; add them in.
+  for (size_t k = 0; k < gn.inputs.size(); ++k)
+    if (nb.input_grad_is_scratch[k]) {
+      Tensor& dst = p.tensors[p.plan.nodes[gn.inputs[k]].output_grad];
+      add_inplace_cpu(dst.numel(), dst.f32(), args.grad_inputs[k]->f32());
+    }
+}
+
+StepResult Executor::loss_and_grad(Prepared& p, const Tensor& labels, bool training) {
+  const Tensor& logits = p.tensors[p.plan.nodes[graph_.output()].output];
+  Tensor& probs = p.tensors[p.plan.probs];
+  StepResult r;
+  r.samples = labels.dim(0);
+  r.loss = loss_.forward(logits, labels, probs);
+  r.correct = SoftmaxCrossEntropy::count_correct(logits, labels);
+  if (training) loss_.backward(probs, labels, p.tensors[p.plan.nodes[graph_.output()].output_grad]);
+  return r;
+}
+
+StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed) {
+  Prepared& p = train_;
+  prepare(p, images.dim(0), true);
+  for (auto& m : modes_) m->begin_step(static_cast<int64_t>(step));
+  const int L = graph_.size();
+  enter(p, p.plan.time_data);
+  load_batch(p, images, labels);
+  leave(p, p.plan.time_data);
+  for (int i = 0; i < L; ++i) {
+    enter(p, p.plan.forward_time(i));
+    forward_node(p, i, true, step, seed);
+    leave(p, p.plan.forward_time(i));
+  }
+  enter(p, p.plan.time_loss);
+  StepResult r = loss_and_grad(p, p.tensors[p.plan.labels], true);
+  leave(p, p.plan.time_loss);
+  for (int i = L - 1; i >= 0; --i) {
+    enter(p, p.plan.backward_time(i));
+    backward_node(p, i);
+    leave(p, p.plan.backward_time(i));
+  }
+  enter(p, p.plan.time_optimizer);
+  leave(p, p.plan.time_optimizer);
+  return r;
+}
+
+StepResult Executor::evaluate(const Tensor& images, const Tensor& labels) {
+  Prepared& p = eval_;
+  prepare(p, images.dim(0), false);
+  enter(p, p.plan.time_data);
+  load_batch(p, images, labels);
+  leave(p, p.plan.time_data);
+  for (int i = 0; i < graph_.size(); ++i) {
+    enter(p, p.plan.forward_time(i));
+    forward_node(p, i, false, 0, 0);
+    leave(p, p.plan.forward_time(i));
+  }
+  enter(p, p.plan.time_loss);
+  StepResult r = loss_and_grad(p, p.tensors[p.plan.labels], false);
+  leave(p, p.plan.time_loss);
+  return r;
+}
+
+}  // namespace frugal

@@ -1,0 +1,66 @@
+// Runs training and evaluation steps of a graph on memory placed by a planner. Each node's backward
+// goes through its BackwardMode; the executor never branches on mode names.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "memory/planner.h"
+#include "ops/loss.h"
+#include "training/graph.h"
+#include "training/modes/backward_mode.h"
+#include "training/step_plan.h"
+
+namespace frugal {
+
+struct StepResult {
+  float loss = 0;
+  int64_t correct = 0;
+  int64_t samples = 0;
+};
+
+class Executor {
+ public:
+  // `modes`: one per node of `graph`. `planner_name`: "naive", "pool" or "static".
+  Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> modes, const std::string& planner_name,
+           int64_t num_classes, float label_smoothing = 0.0f);
+
+  // Forward, loss and backward on one batch: afterwards every trainable parameter's .grad holds the
+  // gradient of the mean loss. `step` and `seed` key the random numbers (dropout).
+  StepResult train_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed);
+  // Forward in evaluation mode (running BN statistics, no dropout) and the loss.
+  StepResult evaluate(const Tensor& images, const Tensor& labels);
+  // The logits of the last train_step/evaluate are only valid until the next call.
+
+  // Plans (or re-plans) a step for `batch` samples without running it.
+  const StepPlan& training_plan(int64_t batch);
+  const Planner& training_planner() const { return *train_.planner; }
+  BackwardMode& mode(int node) { return *modes_.at(node); }
+  Graph& graph() { return graph_; }
+  uint64_t planner_system_allocations() const;
+
+ private:
+  struct Prepared {
+    std::unique_ptr<Planner> planner;
+    StepPlan plan;
+    std::vector<Tensor> tensors;                       // one rebindable view per buffer id
+    std::vector<std::vector<int32_t>> acquire_at, release_at;
+    bool ready = false;
+  };
+  void prepare(Prepared& p, int64_t batch, bool training);
+  void enter(Prepared& p, int32_t t);  // acquire the buffers that start at t
+  void leave(Prepared& p, int32_t t);  // release the buffers that end at t
+  Tensor* buffer(Prepared& p, int32_t id) { return id == kNoBuffer ? nullptr : &p.tensors[id]; }
+  void forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed);
+  void backward_node(Prepared& p, int node);
+  StepResult loss_and_grad(Prepared& p, const Tensor& labels, bool training);
+  void load_batch(Prepared& p, const Tensor& images, const Tensor& labels);
+
+  Graph& graph_;
+  std::vector<std::unique_ptr<BackwardMode>> modes_;
+  std::string planner_name_;
+  int64_t num_classes_;
+  SoftmaxCrossEntropy loss_;
+  Prepared train_, eval_;
+};
+
+}  // namespace frugal

@@ -1,0 +1,76 @@
+#include "training/graph.h"
+
+#include "core/error.h"
+
+namespace frugal {
+
+int Graph::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
+  const int id = size();
+  if (static_cast<int>(inputs.size()) != layer->arity())
+    throw InternalError("layer '" + layer->name() + "' takes " + std::to_string(layer->arity()) +
+                        " inputs, given " + std::to_string(inputs.size()));
+  for (int in : inputs)
+    if (in != kInput && (in < 0 || in >= id))
+      throw InternalError("layer '" + layer->name() + "' reads node " + std::to_string(in) +
+                          ", which does not come before it");
+  if (find(layer->name()) >= 0)
+    throw InternalError("two layers are named '" + layer->name() + "'");
+  nodes_.push_back({std::move(layer), std::move(inputs)});
+  return id;
+}
+
+int Graph::add(std::unique_ptr<Layer> layer) {
+  int prev = nodes_.empty() ? kInput : last();
+  return add(std::move(layer), {prev});
+}
+
+int Graph::find(const std::string& name) const {
+  for (int i = 0; i < size(); ++i)
+    if (nodes_[i].layer->name() == name) return i;
+  return -1;
+}
+
+Shape Graph::setup(const Shape& input_shape) {
+  if (nodes_.empty()) throw ConfigError("the model has no layers");
+  input_shape_ = input_shape;
+  std::vector<Shape> shapes(nodes_.size());
+  for (int i = 0; i < size(); ++i) {
+    std::vector<Shape> in;
+    for (int j : nodes_[i].inputs) in.push_back(j == kInput ? input_shape : shapes[j]);
+    shapes[i] = nodes_[i].layer->setup(in);
+  }
+  return shapes.back();
+}
+
+std::vector<int> Graph::consumers(int id) const {
+  std::vector<int> out;
+  for (int i = 0; i < size(); ++i)
+    for (int j : nodes_[i].inputs)
+      if (j == id) {
+        out.push_back(i);
+        break;
+      }
+  return out;
+}
+
+std::vector<Parameter*> Graph::parameters() {
+  std::vector<Parameter*> out;
+  for (auto& n : nodes_)
+    for (Parameter* p : n.layer->parameters()) out.push_back(p);
+  return out;
+}
+
+std::vector<Parameter*> Graph::trainable_parameters() {
+  std::vector<Parameter*> out;
+  for (Parameter* p : parameters())
+    if (p->trainable) out.push_back(p);
+  return out;
+}
+
+int64_t Graph::forward_flops() const {
+  int64_t f = 0;
+  for (auto& n : nodes_) f += n.layer->forward_flops();
+  return f;
+}
+
+}  // namespace frugal

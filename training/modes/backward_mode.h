@@ -1,0 +1,50 @@
+// How one layer's backward pass is computed. A mode decides what the layer keeps from its forward
+// (forward values kept alive, and/or extra "stash" buffers it fills itself) and how the backward uses
+// it. The executor only calls this interface: it never branches on mode names.
+//
+// One instance serves one layer, so a mode may hold per-layer state across steps (error-feedback
+// memory, feedback matrices); that state is exposed through state() for checkpoints and accounting.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ops/layer.h"
+
+namespace frugal {
+
+struct StashSpec {
+  std::string name;  // e.g. "codes", "sketch"
+  Shape shape;
+  DType dtype = DType::U8;
+  size_t bytes() const { return static_cast<size_t>(shape.numel()) * dtype_size(dtype); }
+};
+
+class BackwardMode {
+ public:
+  virtual ~BackwardMode() = default;
+  virtual std::string name() const = 0;       // the config name, e.g. "quantized"
+  virtual std::string describe() const { return name(); }  // with knobs, e.g. "quantized(bits=4)"
+  virtual bool supports(const Layer& layer) const = 0;
+
+  // After the layer's setup(): which forward inputs/output/aux the backward reads. The executor
+  // keeps exactly these alive until this layer's backward.
+  virtual SavedNeeds keeps(const Layer& layer) const { return layer.saved_needs(); }
+  // Extra buffers the mode fills after the forward and reads in the backward.
+  virtual std::vector<StashSpec> stash_specs(const Layer& layer) const { return {}; }
+  virtual size_t backward_workspace_bytes(const Layer& layer) const {
+    return layer.backward_workspace_bytes();
+  }
+
+  // Once per training step before the forward pass (e.g. to choose new random probes).
+  virtual void begin_step(int64_t step) {}
+  // Right after the layer's forward: fill the stash. `stash` follows stash_specs().
+  virtual void after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) {}
+  // The backward: grad_inputs and the layer's parameter gradients, overwriting.
+  virtual void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) {
+    layer.backward(args);
+  }
+  // State kept across steps (saved in checkpoints, counted as optimizer_state in reports).
+  virtual std::vector<Parameter*> state() { return {}; }
+};
+
+}  // namespace frugal

@@ -1,0 +1,98 @@
+#include "training/modes/registry.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "training/modes/exact.h"
+
+namespace frugal {
+namespace {
+
+std::map<std::string, ModeFactory>& factories() {
+  static std::map<std::string, ModeFactory> f = [] {
+    std::map<std::string, ModeFactory> m;
+    m["exact"] = [](const nlohmann::json&, Layer&, int, uint64_t) { return std::make_unique<ExactMode>(); };
+    return m;
+  }();
+  return f;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+}  // namespace
+
+bool glob_match(const std::string& pattern, const std::string& text) {
+  // Iterative wildcard matching with backtracking to the last '*'.
+  size_t p = 0, t = 0, star = std::string::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+void register_backward_mode(const std::string& name, ModeFactory factory) { factories()[name] = std::move(factory); }
+
+std::vector<std::string> registered_backward_modes() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : factories()) names.push_back(name);
+  return names;
+}
+
+std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, const nlohmann::json& backward,
+                                                                 uint64_t seed) {
+  nlohmann::json def = backward.value("default", nlohmann::json{{"mode", "exact"}});
+  nlohmann::json overrides = backward.value("layers", nlohmann::json::array());
+  std::vector<bool> used(overrides.size(), false);
+  std::vector<std::unique_ptr<BackwardMode>> modes;
+  for (int i = 0; i < graph.size(); ++i) {
+    Layer& layer = graph.layer(i);
+    nlohmann::json entry = def;
+    std::string source = "backward.default";
+    for (size_t k = 0; k < overrides.size(); ++k)
+      if (glob_match(overrides[k].at("match").get<std::string>(), layer.name())) {
+        entry = overrides[k];
+        source = "backward.layers[" + std::to_string(k) + "]";
+        used[k] = true;
+      }
+    const std::string name = entry.value("mode", std::string("exact"));
+    auto it = factories().find(name);
+    if (it == factories().end())
+      throw ConfigError(source + ".mode: backward mode '" + name + "' is not available in this build (available: " +
+                        join(registered_backward_modes()) + ")");
+    auto mode = it->second(entry, layer, i, seed);
+    if (!mode->supports(layer)) {
+      // The default applies to every layer, so a default that cannot serve a layer falls back to
+      // exact there; an explicit override that cannot serve its layer is an error.
+      if (source == "backward.default" && name != "exact") {
+        modes.push_back(std::make_unique<ExactMode>());
+        continue;
+      }
+      throw ConfigError(source + ": backward mode '" + name + "' cannot serve layer '" + layer.name() + "' (" +
+                        layer.kind() + ")");
+    }
+    modes.push_back(std::move(mode));
+  }
+  for (size_t k = 0; k < overrides.size(); ++k)
+    if (!used[k])
+      throw ConfigError("backward.layers[" + std::to_string(k) + "].match: pattern '" +
+                        overrides[k].at("match").get<std::string>() + "' matches no layer");
+  return modes;
+}
+
+}  // namespace frugal
