@@ -1,7 +1,9 @@
-// The `frugal` command line: one subcommand per file in cli/.
+// The `frugal` command line. Exit codes: 0 success, 2 user error (bad config, data, shapes, budget,
+// files), 1 internal error.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/commands.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -10,15 +12,27 @@ int main(int argc, char** argv) {
   CLI::App app{"frugal: train networks with less memory, and see where it goes"};
   app.set_version_flag("--version", std::string("frugal ") + FRUGAL_VERSION +
                                         (frugal::cuda_built() ? " (cuda built)" : " (cpu only)"));
-  app.require_subcommand(0, 1);
+  app.require_subcommand(1);
+  std::vector<frugal::cli::Action> actions = {
+      frugal::cli::add_train_command(app), frugal::cli::add_eval_command(app),
+      frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
-  if (app.get_subcommands().empty()) {
-    std::cout << app.help();
+  try {
+    for (auto& action : actions) {
+      int rc = action();
+      if (rc >= 0) return rc;
+    }
     return 0;
+  } catch (const frugal::Error& e) {
+    frugal::log().error("{}", e.what());
+    return e.user_error() ? 2 : 1;
+  } catch (const std::exception& e) {
+    frugal::log().error("internal error: {}", e.what());
+    return 1;
   }
-  return 0;
 }

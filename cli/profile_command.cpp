@@ -1,0 +1,62 @@
+// frugal profile --config F [--steps N] [--set k=v]...: runs a few training steps and writes the memory
+// report (memory.json, memory.html) into the run directory, with a short table on the terminal.
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/io/atomic_file.h"
+#include "core/log.h"
+#include "datasets/loader.h"
+#include "memory/budget.h"
+#include "training/experiment.h"
+#include "training/memory_accounting.h"
+#include "training/trainer.h"
+
+namespace frugal::cli {
+
+Action add_profile_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("profile", "measure the memory of training steps without full training");
+  struct Args {
+    ConfigArgs config;
+    int steps = 2;
+    std::string output;
+  };
+  auto args = std::make_shared<Args>();
+  add_config_options(*cmd, args->config);
+  cmd->add_option("--steps", args->steps, "training steps to run (default 2)")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--output,-o", args->output, "directory for memory.json/html (default: the run directory)");
+  return [cmd, args]() {
+    if (!cmd->parsed()) return -1;
+    nlohmann::json config = load_config_with_overrides(args->config);
+    const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
+    Experiment e = build_experiment(config, ExperimentUse::Train);
+    const int64_t batch = config.at("data").value("batch_size", int64_t{128});
+    const StepPlan& plan = e.executor->training_plan(batch);
+    const double budget_mb = config.at("memory").value("budget_mb", 0.0);
+    size_t persistent = 0;
+    StepDescription full = full_step_description(e, plan, &persistent);
+    check_memory_budget(full, e.executor->training_planner().name(),
+                        e.executor->training_planner().predicted_peak_bytes() + persistent,
+                        static_cast<size_t>(budget_mb * 1048576.0));
+    LoaderOptions lo;
+    lo.batch_size = batch;
+    lo.seed = config.value("seed", uint64_t{0});
+    Loader loader(*e.train_data, lo);
+    loader.start_epoch(0);
+    Batch b;
+    for (int s = 0; s < args->steps; ++s) {
+      if (!loader.next(b)) loader.start_epoch(s), loader.next(b);
+      e.executor->train_step(b.images, b.labels, static_cast<uint64_t>(s), lo.seed);
+      e.optimizer->step(e.schedule->lr_at(s));
+    }
+    std::filesystem::create_directories(dir);
+    MemoryReport report = training_memory_report(
+        e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}});
+    write_memory_report(report, dir);
+    std::cout << memory_report_table(report);
+    std::cout << "memory report: " << dir << "/memory.json, " << dir << "/memory.html\n";
+    return 0;
+  };
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,105 @@
+#include "training/checkpoint.h"
+
+#include <filesystem>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config/config.h"
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/safetensors.h"
+
+namespace frugal {
+namespace fs = std::filesystem;
+
+NamedTensors model_state(Graph& graph) {
+  NamedTensors out;
+  for (Parameter* p : graph.parameters()) out.emplace_back(p->name, p->value);
+  return out;
+}
+
+namespace {
+
+NamedTensors mode_state(Experiment& e) {
+  NamedTensors out;
+  for (int i = 0; i < e.graph->size(); ++i)
+    for (Parameter* p : e.executor->mode(i).state()) out.emplace_back("mode." + p->name, p->value);
+  return out;
+}
+
+void copy_named(const std::string& file, const NamedTensors& from, const NamedTensors& into) {
+  std::map<std::string, const Tensor*> by_name;
+  for (const auto& [name, t] : from) by_name[name] = &t;
+  for (const auto& [name, t] : into) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) throw DataError(file + ": tensor '" + name + "' is missing");
+    const Tensor& src = *it->second;
+    if (src.shape() != t.shape() || src.dtype() != t.dtype())
+      throw DataError(file + ": tensor '" + name + "' has shape " + src.shape().str() + " " + dtype_name(src.dtype()) +
+                      ", the model expects " + t.shape().str() + " " + dtype_name(t.dtype()));
+    Tensor dst = t;
+    dst.copy_from(src);
+  }
+}
+
+}  // namespace
+
+void load_weights(const std::string& file, Graph& graph) {
+  SafetensorsFile f = load_safetensors(file);
+  copy_named(file, f.tensors, model_state(graph));
+}
+
+void save_checkpoint(const std::string& dir, Experiment& e, const TrainingPosition& pos) {
+  fs::create_directories(dir);
+  std::map<std::string, std::string> meta{{"step", std::to_string(pos.step)}, {"format", "frugal"}};
+  save_safetensors(dir + "/model.safetensors", model_state(*e.graph), meta);
+  NamedTensors opt = e.optimizer ? e.optimizer->state() : NamedTensors{};
+  for (auto& m : mode_state(e)) opt.push_back(m);
+  save_safetensors(dir + "/optimizer.safetensors", opt, meta);
+  nlohmann::json state = {{"epoch", pos.epoch},
+                          {"batch_in_epoch", pos.batch_in_epoch},
+                          {"step", pos.step},
+                          {"optimizer_steps", e.optimizer ? e.optimizer->steps_taken() : 0},
+                          {"best_test_accuracy", pos.best_test_accuracy},
+                          {"wall_seconds", pos.wall_seconds},
+                          {"seed", e.config.value("seed", 0)},
+                          {"config_hash", config_hash(e.config)},
+                          {"rng", {{"kind", "philox4x32-10"}, {"keyed_by", "seed, stream, step/epoch"}}}};
+  write_file_atomic(dir + "/state.json", state.dump(2) + "\n");
+}
+
+TrainingPosition load_checkpoint(const std::string& dir, Experiment& e) {
+  const std::string state_file = dir + "/state.json";
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(read_file(state_file));
+  } catch (const nlohmann::json::exception& ex) {
+    throw DataError(state_file + ": not valid JSON (" + ex.what() + ")");
+  }
+  TrainingPosition pos;
+  pos.epoch = state.at("epoch").get<int64_t>();
+  pos.batch_in_epoch = state.at("batch_in_epoch").get<int64_t>();
+  pos.step = state.at("step").get<int64_t>();
+  pos.best_test_accuracy = state.value("best_test_accuracy", 0.0);
+  pos.wall_seconds = state.value("wall_seconds", 0.0);
+  for (const char* name : {"model.safetensors", "optimizer.safetensors"}) {
+    const std::string file = dir + "/" + name;
+    SafetensorsFile f = load_safetensors(file);
+    auto it = f.metadata.find("step");
+    if (it == f.metadata.end() || it->second != std::to_string(pos.step))
+      throw DataError(file + ": written at step " + (it == f.metadata.end() ? "?" : it->second) + " but " +
+                      state_file + " says step " + std::to_string(pos.step) + " (an interrupted checkpoint)");
+    if (std::string(name) == "model.safetensors") {
+      copy_named(file, f.tensors, model_state(*e.graph));
+    } else {
+      NamedTensors opt, modes;
+      for (auto& [n, t] : f.tensors) (n.rfind("mode.", 0) == 0 ? modes : opt).emplace_back(n, t);
+      if (e.optimizer) e.optimizer->load_state(opt);
+      copy_named(file, modes, mode_state(e));
+    }
+  }
+  return pos;
+}
+
+}  // namespace frugal

@@ -1,0 +1,33 @@
+#include "training/evaluation.h"
+
+#include "datasets/loader.h"
+
+namespace frugal {
+
+EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t batch_size) {
+  LoaderOptions lo;
+  lo.batch_size = std::min<int64_t>(batch_size, data.size());
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.prefetch = 1;
+  Loader loader(data, lo);
+  loader.start_epoch(0);
+  Batch b;
+  double loss_sum = 0;
+  int64_t correct = 0, n = 0;
+  while (loader.next(b)) {
+    StepResult r = executor.evaluate(b.images, b.labels);
+    loss_sum += static_cast<double>(r.loss) * r.samples;
+    correct += r.correct;
+    n += r.samples;
+  }
+  EvalResult e;
+  e.samples = n;
+  if (n > 0) {
+    e.loss = loss_sum / n;
+    e.accuracy = static_cast<double>(correct) / n;
+  }
+  return e;
+}
+
+}  // namespace frugal

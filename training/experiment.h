@@ -1,0 +1,38 @@
+// Everything one run needs, built from a resolved config: data, model, per-layer backward modes,
+// executor, optimizer and learning-rate schedule.
+#pragma once
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/dataset.h"
+#include "training/executor.h"
+#include "training/graph.h"
+#include "training/optim/lr_schedule.h"
+#include "training/optim/optimizer.h"
+
+namespace frugal {
+
+struct Experiment {
+  nlohmann::json config;
+  std::unique_ptr<Dataset> train_data, test_data;  // train_data null when built for evaluation only
+  Shape sample_shape;
+  int64_t num_classes = 0;
+  std::unique_ptr<Graph> graph;
+  std::unique_ptr<Executor> executor;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+  int64_t steps_per_epoch = 0;
+};
+
+enum class ExperimentUse { Train, Evaluate };
+
+Experiment build_experiment(const nlohmann::json& config, ExperimentUse use);
+
+// The dataset options of a split from the "data" section.
+DatasetOptions dataset_options(const nlohmann::json& config, Split split);
+
+// Sets OpenMP and OpenBLAS thread counts from the config's "threads" (0 = all cores).
+void apply_thread_setting(int threads);
+
+}  // namespace frugal

@@ -1,0 +1,95 @@
+#include "training/memory_accounting.h"
+
+#include <algorithm>
+#include <set>
+
+#include "memory/profiler.h"
+
+namespace frugal {
+namespace {
+
+void add_persistent(StepDescription& step, const std::string& owner, const std::string& layer, size_t bytes,
+                    MemoryCategory category, size_t& total) {
+  if (bytes == 0) return;
+  auto id = static_cast<int32_t>(step.buffers.size());
+  step.buffers.push_back({id, bytes, category, 0, step.num_times() - 1, owner, layer});
+  total += aligned_bytes(bytes);
+}
+
+}  // namespace
+
+StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_t* persistent_bytes) {
+  StepDescription step = plan.step;
+  size_t total = 0;
+  Graph& g = *e.graph;
+  for (int i = 0; i < g.size(); ++i) {
+    const std::string& layer = g.layer(i).name();
+    for (Parameter* p : g.layer(i).parameters()) {
+      add_persistent(step, p->name, layer, p->value.nbytes(), MemoryCategory::Weights, total);
+      if (p->grad.defined()) add_persistent(step, p->name + ".grad", layer, p->grad.nbytes(), MemoryCategory::Gradients, total);
+    }
+    for (Parameter* p : e.executor->mode(i).state())
+      add_persistent(step, p->name, layer, p->value.nbytes(), MemoryCategory::OptimizerState, total);
+  }
+  if (e.optimizer)
+    for (const auto& [name, t] : e.optimizer->state())
+      add_persistent(step, name, "", t.nbytes(), MemoryCategory::OptimizerState, total);
+  if (persistent_bytes) *persistent_bytes = total;
+  return step;
+}
+
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
+  const StepPlan& plan = e.executor->training_plan(batch);
+  const Planner& planner = e.executor->training_planner();
+  size_t persistent = 0;
+  StepDescription full = full_step_description(e, plan, &persistent);
+
+  Graph& g = *e.graph;
+  std::vector<LayerMemoryRow> rows;
+  std::set<int32_t> attributed;  // a kept value counts once, for the first layer that keeps it
+  const auto& bufs = plan.step.buffers;
+  auto bytes_of = [&](int32_t id) { return id == kNoBuffer ? size_t{0} : bufs[id].bytes; };
+  auto attribute = [&](int32_t id) {
+    if (id == kNoBuffer || !attributed.insert(id).second) return size_t{0};
+    return bufs[id].bytes;
+  };
+  for (int i = 0; i < g.size(); ++i) {
+    Layer& layer = g.layer(i);
+    const NodeBuffers& nb = plan.nodes[i];
+    LayerMemoryRow row;
+    row.name = layer.name();
+    row.kind = layer.kind();
+    row.mode = e.executor->mode(i).describe();
+    row.activation_bytes = bytes_of(nb.output);
+    const auto& ins = g.node(i).inputs;
+    for (size_t k = 0; k < ins.size(); ++k)
+      if (nb.keeps.inputs[k]) row.stash_bytes += attribute(ins[k] == Graph::kInput ? plan.input : plan.nodes[ins[k]].output);
+    if (nb.keeps.output) row.stash_bytes += attribute(nb.output);
+    if (!nb.keeps.aux.empty())
+      for (int32_t id : nb.aux) row.stash_bytes += bytes_of(id);
+    for (int32_t id : nb.stash) row.stash_bytes += bytes_of(id);
+    for (Parameter* p : layer.parameters()) row.param_bytes += p->value.nbytes() + (p->grad.defined() ? p->grad.nbytes() : 0);
+    row.workspace_bytes = std::max(bytes_of(nb.forward_workspace), bytes_of(nb.backward_workspace));
+    rows.push_back(row);
+  }
+  size_t stash_total = 0;
+  for (const auto& r : rows) stash_total += r.stash_bytes;
+
+  extra["batch_size"] = batch;
+  extra["persistent_bytes"] = persistent;
+  extra["step_arena_bytes"] = planner.predicted_peak_bytes();
+  extra["step_lower_bound_bytes"] = lower_bound_bytes(plan.step);
+  extra["total_stash_bytes"] = stash_total;
+  extra["parameters"] = [&] {
+    int64_t n = 0;
+    for (Parameter* p : g.trainable_parameters()) n += p->value.numel();
+    return n;
+  }();
+  MemoryReport report = build_memory_report(full, planner, std::move(rows), extra);
+  report.peak_bytes += persistent;
+  report.measured_peak_bytes += persistent;
+  report.peak_rss_bytes = peak_rss_bytes();
+  return report;
+}
+
+}  // namespace frugal

@@ -1,0 +1,19 @@
+// The memory report of a training step: the executor's planned buffers (activations, stash,
+// workspace, data), plus what persists across steps (weights, gradients, optimizer state, mode
+// state), broken down per layer.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "memory/report.h"
+#include "training/experiment.h"
+
+namespace frugal {
+
+// Plans (if needed) a training step for `batch` and reports it. Call after at least one step for
+// measured numbers that reflect a real step.
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
+
+// The step's buffers plus persistent buffers spanning the whole step.
+StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_t* persistent_bytes);
+
+}  // namespace frugal
