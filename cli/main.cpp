@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<frugal::cli::Action> actions = {
       frugal::cli::add_train_command(app), frugal::cli::add_eval_command(app),
-      frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app)};
+      frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
+      frugal::cli::add_step_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
