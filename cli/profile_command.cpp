@@ -7,7 +7,6 @@
 #include "core/io/atomic_file.h"
 #include "core/log.h"
 #include "datasets/loader.h"
-#include "memory/budget.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
 #include "training/trainer.h"
@@ -31,13 +30,7 @@ Action add_profile_command(CLI::App& app) {
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
     Experiment e = build_experiment(config, ExperimentUse::Train);
     const int64_t batch = config.at("data").value("batch_size", int64_t{128});
-    const StepPlan& plan = e.executor->training_plan(batch);
-    const double budget_mb = config.at("memory").value("budget_mb", 0.0);
-    size_t persistent = 0;
-    StepDescription full = full_step_description(e, plan, &persistent);
-    check_memory_budget(full, e.executor->training_planner().name(),
-                        e.executor->training_planner().predicted_peak_bytes() + persistent,
-                        static_cast<size_t>(budget_mb * 1048576.0));
+    check_training_budget(e, batch);
     LoaderOptions lo;
     lo.batch_size = batch;
     lo.seed = config.value("seed", uint64_t{0});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "memory/budget.h"
 #include "memory/profiler.h"
 
 namespace frugal {
@@ -36,6 +37,17 @@ StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_
       add_persistent(step, name, "", t.nbytes(), MemoryCategory::OptimizerState, total);
   if (persistent_bytes) *persistent_bytes = total;
   return step;
+}
+
+void check_training_budget(Experiment& e, int64_t batch) {
+  const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
+  if (budget_mb <= 0) return;
+  const StepPlan& plan = e.executor->training_plan(batch);
+  size_t persistent = 0;
+  StepDescription full = full_step_description(e, plan, &persistent);
+  const Planner& planner = e.executor->training_planner();
+  check_memory_budget(full, planner.name(), planner.predicted_peak_bytes() + persistent,
+                      static_cast<size_t>(budget_mb * 1048576.0));
 }
 
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {

@@ -13,6 +13,10 @@ namespace frugal {
 // measured numbers that reflect a real step.
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
 
+// memory.budget_mb: refuses (MemoryBudgetError) a training step whose plan does not fit, before any
+// step runs, naming the peak, the budget and the largest contributors.
+void check_training_budget(Experiment& e, int64_t batch);
+
 // The step's buffers plus persistent buffers spanning the whole step.
 StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_t* persistent_bytes);
 

@@ -118,6 +118,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                return n;
              }());
 
+  check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
