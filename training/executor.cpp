@@ -1,5 +1,6 @@
 #include "training/executor.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "core/error.h"
@@ -50,6 +51,18 @@ const StepPlan& Executor::training_plan(int64_t batch) {
   prepare(train_, batch, true);
   return train_.plan;
 }
+
+void Executor::set_timing(bool on) {
+  timing_ = on;
+  timings_.assign(graph_.size(), NodeTiming{});
+  loss_seconds_ = 0;
+}
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 
 uint64_t Executor::planner_system_allocations() const {
   uint64_t n = 0;
@@ -143,18 +156,28 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
   enter(p, p.plan.time_data);
   load_batch(p, images, labels);
   leave(p, p.plan.time_data);
+  double t0 = timing_ ? now_seconds() : 0;
+  auto lap = [&](double& into) {
+    if (!timing_) return;
+    double t = now_seconds();
+    into += t - t0;
+    t0 = t;
+  };
   for (int i = 0; i < L; ++i) {
     enter(p, p.plan.forward_time(i));
     forward_node(p, i, true, step, seed);
     leave(p, p.plan.forward_time(i));
+    lap(timings_.empty() ? loss_seconds_ : timings_[i].forward);
   }
   enter(p, p.plan.time_loss);
   StepResult r = loss_and_grad(p, p.tensors[p.plan.labels], true);
   leave(p, p.plan.time_loss);
+  lap(loss_seconds_);
   for (int i = L - 1; i >= 0; --i) {
     enter(p, p.plan.backward_time(i));
     backward_node(p, i);
     leave(p, p.plan.backward_time(i));
+    lap(timings_.empty() ? loss_seconds_ : timings_[i].backward);
   }
   enter(p, p.plan.time_optimizer);
   leave(p, p.plan.time_optimizer);

@@ -12,6 +12,11 @@
 
 namespace frugal {
 
+// Seconds spent per node, summed over the steps run while timing was on.
+struct NodeTiming {
+  double forward = 0, backward = 0;
+};
+
 struct StepResult {
   float loss = 0;
   int64_t correct = 0;
@@ -37,6 +42,10 @@ class Executor {
   BackwardMode& mode(int node) { return *modes_.at(node); }
   Graph& graph() { return graph_; }
   uint64_t planner_system_allocations() const;
+  // Per-node wall time of forward and backward (and the loss) in training steps, for `profile --time`.
+  void set_timing(bool on);
+  const std::vector<NodeTiming>& node_timings() const { return timings_; }
+  double loss_seconds() const { return loss_seconds_; }
 
  private:
   struct Prepared {
@@ -61,6 +70,9 @@ class Executor {
   int64_t num_classes_;
   SoftmaxCrossEntropy loss_;
   Prepared train_, eval_;
+  bool timing_ = false;
+  std::vector<NodeTiming> timings_;
+  double loss_seconds_ = 0;
 };
 
 }  // namespace frugal
