@@ -1,0 +1,48 @@
+// The bookkeeping SGD and AdamW share: the trainable parameters, a fixed set of float buffers per
+// parameter allocated once at construction, the step count, and state()/load_state() over them.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/allocator.h"
+#include "core/parameter.h"
+#include "training/optim/optimizer.h"
+
+namespace frugal {
+
+class PerParameterStateOptimizer : public Optimizer {
+ public:
+  // `buffer_names` are the per-parameter state suffixes ("momentum_buffer"; "exp_avg", "exp_avg_sq").
+  // Parameters with trainable == false are skipped. Buffers come zeroed from `alloc` (default CPU
+  // allocator when null) tagged {OptimizerState, parameter name}.
+  PerParameterStateOptimizer(const char* optimizer_name, std::vector<Parameter*> params,
+                             std::vector<std::string> buffer_names, Allocator* alloc);
+
+  void step(float lr) final;
+  NamedTensors state() const final;
+  void load_state(const NamedTensors& state) final;
+  int64_t steps_taken() const final { return steps_; }
+  size_t state_bytes() const final;
+
+ protected:
+  struct Slot {
+    Parameter* param;
+    std::vector<Tensor> buffers;  // one per buffer name, each shaped like the parameter
+  };
+  // Applies one update to slot.param; `step` counts from 1 (this is the step-th update).
+  virtual void update(Slot& slot, float lr, int64_t step) = 0;
+
+ private:
+  void check_gradients() const;
+
+  const char* optimizer_name_;
+  std::vector<std::string> buffer_names_;
+  std::vector<Slot> slots_;
+  int64_t steps_ = 0;
+};
+
+// Element count above which the element-wise update loops run in parallel (OpenMP, static schedule).
+constexpr int64_t kParallelUpdateThreshold = 1 << 15;
+
+}  // namespace frugal

@@ -1,0 +1,77 @@
+#include "training/optim/sgd.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+#include "training/optim/per_parameter_state.h"
+
+namespace frugal {
+namespace {
+
+void check_options(const SgdOptions& o) {
+  auto require = [](bool ok, const char* key, float value, const char* expected) {
+    if (!ok)
+      throw ConfigError(std::string("SGD option '") + key + "' must be " + expected + ", got " +
+                        std::to_string(value));
+  };
+  require(std::isfinite(o.momentum) && o.momentum >= 0, "momentum", o.momentum, "finite and >= 0");
+  require(std::isfinite(o.dampening) && o.dampening >= 0 && o.dampening <= 1, "dampening", o.dampening,
+          "in [0, 1]");
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay", o.weight_decay,
+          "finite and >= 0");
+  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
+    throw ConfigError("SGD option 'nesterov' requires momentum > 0 and dampening == 0, got momentum " +
+                      std::to_string(o.momentum) + " and dampening " + std::to_string(o.dampening));
+}
+
+class Sgd final : public PerParameterStateOptimizer {
+ public:
+  Sgd(std::vector<Parameter*> params, SgdOptions opts, Allocator* alloc)
+      : PerParameterStateOptimizer("SGD", std::move(params),
+                                   opts.momentum != 0 ? std::vector<std::string>{"momentum_buffer"}
+                                                      : std::vector<std::string>{},
+                                   alloc),
+        opts_(opts) {}
+
+ protected:
+  void update(Slot& slot, float lr, int64_t step) override {
+    Parameter& param = *slot.param;
+    float* p = param.value.f32();
+    const float* grad = param.grad.f32();
+    float* buf = slot.buffers.empty() ? nullptr : slot.buffers[0].f32();
+    const int64_t n = param.value.numel();
+    // Scalars as PyTorch rounds them: Python doubles cast to float for the float kernels.
+    const float wd = param.weight_decay ? opts_.weight_decay : 0.0f;
+    const float momentum = opts_.momentum;
+    const float keep = static_cast<float>(1.0 - static_cast<double>(opts_.dampening));
+    const float neg_lr = -lr;
+    const bool first = step == 1;
+    const bool nesterov = opts_.nesterov;
+    // Each float operation rounds as PyTorch's separate kernels do: grad.add(p, alpha=wd),
+    // buf.mul_(momentum).add_(g, alpha=1-dampening), g.add(buf, alpha=momentum), p.add_(g, alpha=-lr).
+#pragma omp parallel for schedule(static) if (n >= kParallelUpdateThreshold)
+    for (int64_t i = 0; i < n; ++i) {
+      float g = grad[i];
+      if (wd != 0.0f) g = g + wd * p[i];
+      if (buf) {
+        float b = first ? g : buf[i] * momentum + keep * g;
+        buf[i] = b;
+        g = nesterov ? g + momentum * b : b;
+      }
+      p[i] = p[i] + neg_lr * g;
+    }
+  }
+
+ private:
+  SgdOptions opts_;
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts, Allocator* alloc) {
+  check_options(opts);
+  return std::make_unique<Sgd>(std::move(params), opts, alloc);
+}
+
+}  // namespace frugal
