@@ -17,7 +17,7 @@ struct CliResult {
 
 inline std::string frugal_binary() {
   const char* bin = std::getenv("FRUGAL_BIN");
-  return bin ? bin : "frugal";
+  return bin ? bin : FRUGAL_BIN_PATH;
 }
 
 inline CliResult run_frugal(const std::string& args) {
