@@ -46,6 +46,8 @@ struct BackwardArgs {
   const Tensor* grad_output = nullptr;
   std::vector<Tensor*> grad_inputs;   // null where no gradient is needed (e.g. the network input)
   float* workspace = nullptr;         // backward_workspace_bytes() of scratch
+  // dLoss/dlogits of this step, for modes that send the output error straight to hidden layers (DFA).
+  const Tensor* network_output_grad = nullptr;
 };
 
 class Layer {

@@ -23,6 +23,9 @@ Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> mode
       throw ConfigError("backward mode '" + modes_[i]->name() + "' cannot serve layer '" +
                         graph.layer(i).name() + "' (" + graph.layer(i).kind() + ")");
   make_planner(planner_name);  // validates the name before anything runs
+  std::vector<BackwardMode*> raw;
+  for (auto& m : modes_) raw.push_back(m.get());
+  for (int i = 0; i < graph.size(); ++i) modes_[i]->link(graph, i, raw);
 }
 
 void Executor::prepare(Prepared& p, int64_t batch, bool training) {
@@ -125,6 +128,7 @@ void Executor::backward_node(Prepared& p, int node) {
   args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
   for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(p, id));
   args.grad_output = buffer(p, nb.output_grad);
+  args.network_output_grad = buffer(p, p.plan.nodes[graph_.output()].output_grad);
   args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.backward_workspace].raw());
   std::vector<const Tensor*> stash;
   for (int32_t id : nb.stash) stash.push_back(buffer(p, id));

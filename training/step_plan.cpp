@@ -124,9 +124,12 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
     auto consumers = graph.consumers(i);
     if (consumers.empty() && i != graph.output()) continue;  // a dead end: no gradient flows
     int32_t first = i == graph.output() ? plan.time_loss : plan.backward_time(consumers.back());
+    int32_t last = plan.backward_time(i);
+    if (i == graph.output())  // modes that send the output error to hidden layers read it late
+      for (int j = 0; j < L; ++j)
+        if (modes[j]->reads_network_output_grad()) last = std::max(last, plan.backward_time(j));
     plan.nodes[i].output_grad = b.add(layer.name() + "/grad", layer.name(), layer.output_shape(),
-                                      DType::F32, MemoryCategory::Activations, first,
-                                      plan.backward_time(i));
+                                      DType::F32, MemoryCategory::Activations, first, last);
   }
   for (int i = 0; i < L; ++i) {
     NodeBuffers& nb = plan.nodes[i];

@@ -12,6 +12,8 @@
 
 namespace frugal {
 
+class Graph;
+
 struct StashSpec {
   std::string name;  // e.g. "codes", "sketch"
   Shape shape;
@@ -35,6 +37,11 @@ class BackwardMode {
     return layer.backward_workspace_bytes();
   }
 
+  // Once, after every layer got its mode: a mode that shares a stash with its neighbours (e.g. a ReLU's
+  // K-bit code serving the BN before it and the conv after it) finds them here. `modes[i]` is node i's.
+  virtual void link(const Graph& graph, int node, const std::vector<BackwardMode*>& modes) {}
+  // True when backward() reads BackwardArgs::network_output_grad (the plan then keeps it alive).
+  virtual bool reads_network_output_grad() const { return false; }
   // Once per training step before the forward pass (e.g. to choose new random probes).
   virtual void begin_step(int64_t step) {}
   // Right after the layer's forward: fill the stash. `stash` follows stash_specs().
