@@ -1,0 +1,286 @@
+#include "ops/cpu/conv_cpu.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "core/error.h"
+#include "ops/cpu/gemm.h"
+#include "ops/cpu/im2col.h"
+
+namespace frugal {
+
+namespace {
+
+// floor(a / b) for b > 0 and any sign of a (C++ division truncates towards zero).
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  if (stride <= 0) return 0;
+  return floor_div(in + 2 * pad - dilation * (kernel - 1) - 1, stride) + 1;
+}
+
+// Target size of one band of im2col columns: 256K floats (1 MiB) stay in a core's L2 cache while the
+// GEMM reads them, and bound the workspace. A band is still at least one output row, and at least
+// kMinBandPixels output pixels wide because narrower GEMMs lose more speed than the cache gains.
+constexpr int64_t kColumnBandFloats = int64_t{1} << 18;
+constexpr int64_t kMinBandPixels = 256;
+
+// Sizes derived from the geometry, per group.
+struct ConvDims {
+  int64_t group_in;       // C / groups
+  int64_t group_out;      // O / groups
+  int64_t patch;          // C/groups * KH * KW: rows of the column matrix, columns of a weight group
+  int64_t in_plane;       // H * W
+  int64_t out_h, out_w;   // OH, OW
+  int64_t out_plane;      // OH * OW
+  int64_t weight_floats;  // O * C/groups * KH * KW
+  int64_t band_rows;      // output rows per im2col band
+};
+
+ConvDims dims_of(const Conv2dGeometry& g) {
+  ConvDims d;
+  d.group_in = g.in_channels / g.groups;
+  d.group_out = g.out_channels / g.groups;
+  d.patch = d.group_in * g.kernel_h * g.kernel_w;
+  d.in_plane = g.in_h * g.in_w;
+  d.out_h = g.out_h();
+  d.out_w = g.out_w();
+  d.out_plane = d.out_h * d.out_w;
+  d.weight_floats = g.out_channels * d.patch;
+  // Bands of near-equal height, so no GEMM is left with a sliver of columns.
+  const int64_t row_floats = std::max<int64_t>(1, d.patch * d.out_w);  // one output row of columns
+  const int64_t min_rows = (kMinBandPixels + d.out_w - 1) / std::max<int64_t>(1, d.out_w);
+  const int64_t max_rows = std::max({int64_t{1}, min_rows, kColumnBandFloats / row_floats});
+  const int64_t bands = std::max<int64_t>(1, (d.out_h + max_rows - 1) / max_rows);
+  d.band_rows = (d.out_h + bands - 1) / bands;
+  return d;
+}
+
+// A 1x1, stride-1, unpadded conv reads its input as the column matrix directly: no im2col.
+bool columns_are_input(const Conv2dGeometry& g) {
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
+         g.pad_w == 0;
+}
+
+// Calls body(rows) for consecutive bands of output rows covering [0, OH).
+template <class Body>
+void for_each_band(const ConvDims& d, const Body& body) {
+  for (int64_t begin = 0; begin < d.out_h; begin += d.band_rows)
+    body(OutputRows{begin, std::min(d.out_h, begin + d.band_rows)});
+}
+
+// The batch is split into this many contiguous chunks, each with its own slice of the workspace. It
+// depends only on the geometry and the OpenMP thread count, never on scheduling.
+int64_t batch_chunks(const Conv2dGeometry& g) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  return std::max<int64_t>(1, std::min(g.batch, threads));
+}
+
+int64_t chunk_begin(int64_t chunk, int64_t chunks, int64_t batch) { return chunk * batch / chunks; }
+
+size_t column_floats(const Conv2dGeometry& g, const ConvDims& d) {
+  return columns_are_input(g) ? 0 : static_cast<size_t>(d.patch * d.band_rows * d.out_w);
+}
+
+// Partial dW and db of one batch chunk other than the first (which accumulates into dw/db directly).
+size_t partial_gradient_floats(const Conv2dGeometry& g, const ConvDims& d) {
+  return static_cast<size_t>(d.weight_floats + g.out_channels);
+}
+
+// Runs body(chunk, first_sample, end_sample) for every batch chunk. Several chunks run in parallel, each
+// GEMM single-threaded; a single chunk (batch smaller than two) runs here and its GEMMs split over the
+// threads instead (sgemm_rowmajor_parallel does whichever applies).
+template <class Body>
+void for_each_batch_chunk(const Conv2dGeometry& g, int64_t chunks, const Body& body) {
+  if (chunks == 1) {
+    body(0, 0, g.batch);
+    return;
+  }
+  BlasSingleThreadScope single_threaded_blas;
+#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks))
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    body(chunk, chunk_begin(chunk, chunks, g.batch), chunk_begin(chunk + 1, chunks, g.batch));
+  }
+}
+
+std::string describe(const Conv2dGeometry& g) {
+  std::ostringstream s;
+  s << "input [N, C, H, W] = [" << g.batch << ", " << g.in_channels << ", " << g.in_h << ", " << g.in_w
+    << "], weight [O, C/groups, KH, KW] = [" << g.out_channels << ", "
+    << (g.groups > 0 ? std::to_string(g.in_channels / g.groups) : std::string("?")) << ", " << g.kernel_h
+    << ", " << g.kernel_w << "], stride (" << g.stride_h << ", " << g.stride_w << "), padding ("
+    << g.pad_h << ", " << g.pad_w << "), dilation (" << g.dilation_h << ", " << g.dilation_w
+    << "), groups " << g.groups;
+  return s.str();
+}
+
+}  // namespace
+
+int64_t Conv2dGeometry::out_h() const {
+  return conv_out_size(in_h, kernel_h, stride_h, pad_h, dilation_h);
+}
+
+int64_t Conv2dGeometry::out_w() const {
+  return conv_out_size(in_w, kernel_w, stride_w, pad_w, dilation_w);
+}
+
+void validate_conv2d(const Conv2dGeometry& g, const std::string& where) {
+  auto fail = [&](const std::string& problem) {
+    throw ShapeError(where + ": invalid conv2d geometry: " + problem + " (" + describe(g) + ")");
+  };
+  if (g.batch <= 0 || g.in_channels <= 0 || g.in_h <= 0 || g.in_w <= 0)
+    fail("input sizes must be positive");
+  if (g.out_channels <= 0 || g.kernel_h <= 0 || g.kernel_w <= 0)
+    fail("output channels and kernel sizes must be positive");
+  if (g.stride_h <= 0 || g.stride_w <= 0) fail("stride must be positive");
+  if (g.dilation_h <= 0 || g.dilation_w <= 0) fail("dilation must be positive");
+  if (g.pad_h < 0 || g.pad_w < 0) fail("padding must not be negative");
+  if (g.groups <= 0) fail("groups must be positive");
+  if (g.in_channels % g.groups != 0)
+    fail("in_channels " + std::to_string(g.in_channels) + " is not divisible by groups " +
+         std::to_string(g.groups));
+  if (g.out_channels % g.groups != 0)
+    fail("out_channels " + std::to_string(g.out_channels) + " is not divisible by groups " +
+         std::to_string(g.groups));
+  if (g.out_h() <= 0 || g.out_w() <= 0)
+    fail("dilated kernel " + std::to_string(g.dilation_h * (g.kernel_h - 1) + 1) + "x" +
+         std::to_string(g.dilation_w * (g.kernel_w - 1) + 1) + " is larger than padded input " +
+         std::to_string(g.in_h + 2 * g.pad_h) + "x" + std::to_string(g.in_w + 2 * g.pad_w) +
+         ", output would be " + std::to_string(g.out_h()) + "x" + std::to_string(g.out_w()));
+}
+
+size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
+  const ConvDims d = dims_of(g);
+  const int64_t chunks = batch_chunks(g);
+  return chunks * column_floats(g, d) + (chunks - 1) * partial_gradient_floats(g, d);
+}
+
+void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
+                        float* y, float* workspace) {
+  const ConvDims d = dims_of(g);
+  const int64_t chunks = batch_chunks(g);
+  for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
+    float* col = workspace + chunk * column_floats(g, d);
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const float* x_group = x + (n * g.in_channels + grp * d.group_in) * d.in_plane;
+        const float* w_group = w + grp * d.group_out * d.patch;  // [O/g, patch]
+        float* y_group = y + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        if (bias) {
+          for (int64_t o = 0; o < d.group_out; ++o)
+            std::fill_n(y_group + o * d.out_plane, d.out_plane, bias[grp * d.group_out + o]);
+        }
+        const float beta = bias ? 1.0f : 0.0f;
+        if (columns_are_input(g)) {  // y_group[O/g, H*W] (+)= w_group * x_group[C/g, H*W]
+          sgemm_rowmajor_parallel(false, false, d.group_out, d.out_plane, d.patch, 1.0f, w_group,
+                                  d.patch, x_group, d.out_plane, beta, y_group, d.out_plane);
+          continue;
+        }
+        for_each_band(d, [&](OutputRows rows) {
+          // y_group[O/g, band] (+)= w_group[O/g, patch] * col[patch, band]
+          const int64_t band = rows.count() * d.out_w;
+          im2col_cpu(g, x_group, d.group_in, rows, col);
+          sgemm_rowmajor_parallel(false, false, d.group_out, band, d.patch, 1.0f, w_group, d.patch, col,
+                                  band, beta, y_group + rows.begin * d.out_w, d.out_plane);
+        });
+      }
+    }
+  });
+}
+
+void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const float* w, float* dx,
+                              float* workspace) {
+  const ConvDims d = dims_of(g);
+  const int64_t chunks = batch_chunks(g);
+  for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
+    float* col = workspace + chunk * column_floats(g, d);
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const float* dy_group = dy + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        const float* w_group = w + grp * d.group_out * d.patch;  // [O/g, patch]
+        float* dx_group = dx + (n * g.in_channels + grp * d.group_in) * d.in_plane;
+        if (columns_are_input(g)) {  // dx_group[C/g, H*W] = w_group^T * dy_group[O/g, H*W]
+          sgemm_rowmajor_parallel(true, false, d.patch, d.out_plane, d.group_out, 1.0f, w_group, d.patch,
+                                  dy_group, d.out_plane, 0.0f, dx_group, d.out_plane);
+          continue;
+        }
+        std::memset(dx_group, 0, sizeof(float) * d.group_in * d.in_plane);
+        for_each_band(d, [&](OutputRows rows) {
+          // col[patch, band] = w_group^T[patch, O/g] * dy_group[O/g, band], then scattered into dx
+          const int64_t band = rows.count() * d.out_w;
+          sgemm_rowmajor_parallel(true, false, d.patch, band, d.group_out, 1.0f, w_group, d.patch,
+                                  dy_group + rows.begin * d.out_w, d.out_plane, 0.0f, col, band);
+          col2im_add_cpu(g, col, d.group_in, rows, dx_group);
+        });
+      }
+    }
+  });
+}
+
+void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                float* db, float* workspace, bool accumulate) {
+  const ConvDims d = dims_of(g);
+  const int64_t chunks = batch_chunks(g);
+  float* partials = workspace + chunks * column_floats(g, d);
+  const size_t partial_floats = partial_gradient_floats(g, d);
+
+  for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
+    float* col = workspace + chunk * column_floats(g, d);
+    // The first chunk sums straight into dw/db; the others into their own partials, added below.
+    float* dw_sum = chunk == 0 ? dw : partials + (chunk - 1) * partial_floats;
+    float* db_sum = chunk == 0 || !db ? db : partials + (chunk - 1) * partial_floats + d.weight_floats;
+    if (chunk != 0 || !accumulate) {
+      std::memset(dw_sum, 0, sizeof(float) * d.weight_floats);
+      if (db_sum) std::memset(db_sum, 0, sizeof(float) * g.out_channels);
+    }
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const float* x_group = x + (n * g.in_channels + grp * d.group_in) * d.in_plane;
+        const float* dy_group = dy + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        float* dw_group = dw_sum + grp * d.group_out * d.patch;  // [O/g, patch]
+        if (columns_are_input(g)) {  // dw_group += dy_group[O/g, H*W] * x_group^T[H*W, C/g]
+          sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, d.out_plane, 1.0f, dy_group,
+                                  d.out_plane, x_group, d.out_plane, 1.0f, dw_group, d.patch);
+        } else {
+          for_each_band(d, [&](OutputRows rows) {
+            // dw_group[O/g, patch] += dy_group[O/g, band] * col^T[band, patch]
+            const int64_t band = rows.count() * d.out_w;
+            im2col_cpu(g, x_group, d.group_in, rows, col);
+            sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, band, 1.0f,
+                                    dy_group + rows.begin * d.out_w, d.out_plane, col, band, 1.0f,
+                                    dw_group, d.patch);
+          });
+        }
+        if (!db_sum) continue;
+        for (int64_t o = 0; o < d.group_out; ++o) {
+          const float* row = dy_group + o * d.out_plane;
+          double row_sum = 0.0;  // double: OH*OW terms summed in a fixed order without float drift
+          for (int64_t i = 0; i < d.out_plane; ++i) row_sum += row[i];
+          db_sum[grp * d.group_out + o] += static_cast<float>(row_sum);
+        }
+      }
+    }
+  });
+
+  // Fixed-order reduction: dw = ((dw + partial_1) + partial_2) + ... whichever thread did what.
+  if (chunks > 1) {
+    const int64_t reduced = d.weight_floats + (db ? g.out_channels : 0);
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
+    for (int64_t i = 0; i < reduced; ++i) {
+      float* target = i < d.weight_floats ? dw + i : db + (i - d.weight_floats);
+      float sum = *target;
+      for (int64_t chunk = 1; chunk < chunks; ++chunk) sum += partials[(chunk - 1) * partial_floats + i];
+      *target = sum;
+    }
+  }
+}
+
+int64_t conv2d_forward_flops(const Conv2dGeometry& g) {
+  const ConvDims d = dims_of(g);
+  return 2 * g.batch * g.out_channels * d.out_plane * d.patch;
+}
+
+}  // namespace frugal

@@ -1,0 +1,47 @@
+// CPU 2-D convolution kernels (float32, NCHW activations, PyTorch OIHW weights), built from
+// im2col/col2im and OpenBLAS sgemm. Work is split over the batch into a fixed number of chunks (one per
+// OpenMP thread), so results are bit-identical run to run for the same thread count.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace frugal {
+
+struct Conv2dGeometry {
+  int64_t batch, in_channels, in_h, in_w;    // input  [N, C, H, W]
+  int64_t out_channels, kernel_h, kernel_w;  // weight [O, C/groups, KH, KW] (PyTorch OIHW)
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+  // PyTorch's formula: floor((H + 2*pad - dilation*(K-1) - 1) / stride) + 1; <= 0 when the dilated
+  // kernel does not fit the padded input.
+  int64_t out_h() const;
+  int64_t out_w() const;
+};
+
+// Throws ShapeError (message prefixed by `where`, e.g. the layer name) for invalid geometry:
+// non-positive sizes/stride/dilation, negative padding, channels not divisible by groups,
+// empty output (kernel larger than padded input).
+void validate_conv2d(const Conv2dGeometry& g, const std::string& where);
+
+// Floats of scratch the kernels below need (im2col columns of one sample per batch chunk, plus per-chunk
+// partial weight gradients) for the current OpenMP thread count. One size serves all three kernels.
+// The caller (memory planner) provides it; the kernels do not allocate on the heap.
+size_t conv2d_workspace_floats(const Conv2dGeometry& g);
+
+// y[N,O,OH,OW] = conv(x, w) + bias (bias [O] may be null).
+void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
+                        float* y, float* workspace);
+
+// dx[N,C,H,W] = conv_transpose(dy, w). Overwrites dx.
+void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const float* w, float* dx,
+                              float* workspace);
+
+// dw[O,C/g,KH,KW] (+)= correlation of x and dy; db[O] (+)= sum of dy over N,OH,OW (db may be null).
+// accumulate=false overwrites dw/db; true adds into them.
+void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                float* db, float* workspace, bool accumulate);
+
+// Forward cost as 2 * multiply-accumulates (bias not counted).
+int64_t conv2d_forward_flops(const Conv2dGeometry& g);
+
+}  // namespace frugal
