@@ -3,12 +3,14 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/blas_setup.h"
 #include "cli/commands.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
 
 int main(int argc, char** argv) {
+  frugal::cli::ensure_fast_blas_kernels(argc, argv);
   CLI::App app{"frugal: train networks with less memory, and see where it goes"};
   app.set_version_flag("--version", std::string("frugal ") + FRUGAL_VERSION +
                                         (frugal::cuda_built() ? " (cuda built)" : " (cpu only)"));

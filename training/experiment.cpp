@@ -15,7 +15,8 @@ namespace frugal {
 void apply_thread_setting(int threads) {
   int n = threads > 0 ? threads : omp_get_num_procs();
   omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+  // frugal parallelises with OpenMP around single-threaded GEMMs; OpenBLAS's own pool would only spin.
+  openblas_set_num_threads(1);
 }
 
 DatasetOptions dataset_options(const nlohmann::json& config, Split split) {

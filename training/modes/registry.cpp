@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "training/modes/exact.h"
+#include "training/modes/mode_factories.h"
 
 namespace frugal {
 namespace {
@@ -12,6 +13,13 @@ std::map<std::string, ModeFactory>& factories() {
   static std::map<std::string, ModeFactory> f = [] {
     std::map<std::string, ModeFactory> m;
     m["exact"] = [](const nlohmann::json&, Layer&, int, uint64_t) { return std::make_unique<ExactMode>(); };
+    m["quantized"] = make_quantized_mode;
+    m["fewbit"] = make_fewbit_mode;
+    m["randomized_trace"] = make_randomized_trace_mode;
+    m["outer_product"] = make_outer_product_mode;
+    m["fa"] = make_fa_mode;
+    m["dfa"] = make_dfa_mode;
+    m["mem_dfa"] = make_mem_dfa_mode;
     return m;
   }();
   return f;

@@ -1,0 +1,11 @@
+// Placeholder until the randomized_trace mode lands: the config name is known, the mode is not built yet.
+#include "core/error.h"
+#include "training/modes/mode_factories.h"
+
+namespace frugal {
+
+FRUGAL_MODE_FACTORY(make_randomized_trace_mode) {
+  throw ConfigError("backward mode 'randomized_trace' is not implemented in this build yet (layer '" + layer.name() + "')");
+}
+
+}  // namespace frugal
