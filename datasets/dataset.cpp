@@ -1,0 +1,45 @@
+#include "datasets/dataset.h"
+
+#include "core/error.h"
+#include "datasets/cifar.h"
+#include "datasets/idx.h"
+#include "datasets/image_folder.h"
+#include "datasets/synthetic.h"
+
+namespace frugal {
+
+const char* split_name(Split split) { return split == Split::Train ? "train" : "test"; }
+
+std::unique_ptr<Dataset> open_dataset(const DatasetOptions& opts, Split split) {
+  const std::string& name = opts.dataset;
+  if (opts.limit < 0)
+    throw ConfigError("data.limit must be >= 0 (0 = all samples), found " +
+                      std::to_string(opts.limit));
+  if (name == "synthetic")
+    return std::make_unique<SyntheticDataset>(
+        opts.synthetic_shape, opts.synthetic_classes,
+        opts.limit > 0 ? std::min(opts.limit, opts.synthetic_size) : opts.synthetic_size, opts.seed,
+        split);
+
+  const bool known = name == "mnist" || name == "fashion_mnist" || name == "cifar10" ||
+                     name == "cifar100" || name == "image_folder";
+  if (!known)
+    throw ConfigError("data.dataset: unknown dataset '" + name +
+                      "', expected one of fashion_mnist, mnist, cifar10, cifar100, image_folder, "
+                      "synthetic");
+  if (opts.path.empty()) throw ConfigError("data.path is required for dataset '" + name + "'");
+  if (name == "mnist" || name == "fashion_mnist")
+    return open_idx_dataset(name, opts.path, split, /*num_classes=*/10, opts.limit);
+  if (name == "cifar10")
+    return open_cifar_dataset(opts.path, CifarKind::Cifar10, split, false, opts.limit);
+  if (name == "cifar100") {
+    if (opts.label_type != "fine" && opts.label_type != "coarse")
+      throw ConfigError("data.label_type must be 'fine' or 'coarse' for cifar100, found '" +
+                        opts.label_type + "'");
+    return open_cifar_dataset(opts.path, CifarKind::Cifar100, split, opts.label_type == "coarse",
+                              opts.limit);
+  }
+  return std::make_unique<ImageFolderDataset>(opts.path, split, opts.image_size, opts.limit);
+}
+
+}  // namespace frugal

@@ -1,0 +1,136 @@
+#include "datasets/loader.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace frugal {
+
+Loader::Loader(const Dataset& data, LoaderOptions opts)
+    : data_(data),
+      opts_(std::move(opts)),
+      assembler_(data, AugmentOptions{opts_.crop_padding, opts_.horizontal_flip}, opts_.mean,
+                 opts_.std, opts_.seed, opts_.workers) {
+  if (opts_.batch_size <= 0)
+    throw ConfigError("batch_size must be positive, found " + std::to_string(opts_.batch_size));
+  if (opts_.prefetch < 0)
+    throw ConfigError("prefetch must be >= 0, found " + std::to_string(opts_.prefetch));
+  const int64_t n = data_.size();
+  batches_per_epoch_ =
+      opts_.drop_last ? n / opts_.batch_size : (n + opts_.batch_size - 1) / opts_.batch_size;
+  if (batches_per_epoch_ == 0)
+    throw ConfigError("batch_size " + std::to_string(opts_.batch_size) +
+                      " leaves no batch in an epoch of " + data_.describe() +
+                      (opts_.drop_last ? " (drop_last is on)" : ""));
+
+  const Shape sample = data_.sample_shape();
+  const Shape images_shape{opts_.batch_size, sample[0], sample[1], sample[2]};
+  slots_.resize(static_cast<size_t>(opts_.prefetch) + 1);
+  for (Slot& slot : slots_) {
+    slot.images =
+        Tensor::empty(images_shape, DType::F32, nullptr, {MemoryCategory::Data, "loader.images"});
+    slot.labels = Tensor::empty({opts_.batch_size}, DType::I32, nullptr,
+                                {MemoryCategory::Data, "loader.labels"});
+  }
+}
+
+Loader::~Loader() { stop_producer(); }
+
+int64_t Loader::batch_rows(int64_t batch) const {
+  return std::min(opts_.batch_size, data_.size() - batch * opts_.batch_size);
+}
+
+void Loader::fill(int64_t batch, Slot& slot) {
+  assembler_.assemble(epoch_, order_, batch * opts_.batch_size, batch_rows(batch),
+                      slot.images.f32(), slot.labels.data<int32_t>());
+}
+
+void Loader::start_epoch(int64_t epoch, int64_t skip_batches) {
+  if (epoch < 0 || skip_batches < 0 || skip_batches > batches_per_epoch_)
+    throw InternalError("Loader::start_epoch(" + std::to_string(epoch) + ", " +
+                        std::to_string(skip_batches) + "): need epoch >= 0 and skip in [0, " +
+                        std::to_string(batches_per_epoch_) + "]");
+  stop_producer();
+  epoch_ = epoch;
+  if (opts_.shuffle) {
+    order_ = rng_permutation(rng_key(opts_.seed, RngStream::Shuffle, static_cast<uint64_t>(epoch)),
+                             data_.size());
+  } else {
+    order_.resize(static_cast<size_t>(data_.size()));
+    for (int64_t i = 0; i < data_.size(); ++i) order_[static_cast<size_t>(i)] = i;
+  }
+  for (Slot& slot : slots_) slot.batch = -1;
+  next_batch_ = skip_batches;
+  held_batch_ = -1;
+  released_below_ = skip_batches;
+  cancel_ = false;
+  error_ = nullptr;
+  error_batch_ = -1;
+  if (opts_.prefetch > 0 && skip_batches < batches_per_epoch_)
+    producer_ = std::thread(&Loader::produce, this, skip_batches);
+}
+
+void Loader::produce(int64_t first_batch) {
+  const int64_t slots = static_cast<int64_t>(slots_.size());
+  for (int64_t batch = first_batch; batch < batches_per_epoch_; ++batch) {
+    {
+      // The slot is free once the batch that used it before (batch - slots) has been released.
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return cancel_ || batch < released_below_ + slots; });
+      if (cancel_) return;
+    }
+    Slot& slot = slot_of(batch);
+    try {
+      fill(batch, slot);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+      error_batch_ = batch;
+      changed_.notify_all();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    slot.batch = batch;
+    changed_.notify_all();
+  }
+}
+
+void Loader::stop_producer() {
+  if (!producer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancel_ = true;
+  }
+  changed_.notify_all();
+  producer_.join();
+}
+
+bool Loader::next(Batch& out) {
+  if (epoch_ < 0) throw InternalError("Loader::next() called before start_epoch()");
+  if (next_batch_ >= batches_per_epoch_) return false;
+  const int64_t batch = next_batch_;
+  Slot& slot = slot_of(batch);
+  if (opts_.prefetch == 0) {
+    fill(batch, slot);
+  } else {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // The caller is done with the previous batch: its buffers may be refilled.
+    if (held_batch_ >= 0) {
+      released_below_ = held_batch_ + 1;
+      held_batch_ = -1;
+      changed_.notify_all();
+    }
+    changed_.wait(lock, [&] { return slot.batch == batch || (error_ && error_batch_ == batch); });
+    if (slot.batch != batch) std::rethrow_exception(error_);
+  }
+  held_batch_ = batch;
+  ++next_batch_;
+  const int64_t rows = batch_rows(batch);
+  out.size = rows;
+  out.images = rows == opts_.batch_size ? slot.images : slot.images.slice0(0, rows);
+  out.labels = rows == opts_.batch_size ? slot.labels : slot.labels.slice0(0, rows);
+  return true;
+}
+
+}  // namespace frugal

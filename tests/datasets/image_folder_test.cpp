@@ -1,0 +1,175 @@
+#include "datasets/image_folder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "datasets/jpeg.h"
+#include "datasets/resize.h"
+#include "tests/datasets/test_files.h"
+
+namespace frugal {
+namespace {
+
+using testing::TempDir;
+
+constexpr float kJpegTolerance = 3.0f / 255.0f;  // solid colors survive JPEG within a few levels
+
+// train/cat: two red images, train/dog: one blue image (+ a non-JPEG to ignore), val/dog: one
+// green.
+void write_folder(const TempDir& dir) {
+  testing::write_jpeg(dir.file("train/cat/b.JPEG"), 16, 16, testing::solid_rgb(16, 16, 250, 0, 0));
+  testing::write_jpeg(dir.file("train/cat/a.jpg"), 24, 16, testing::solid_rgb(24, 16, 250, 0, 0));
+  testing::write_jpeg(dir.file("train/dog/c.jpeg"), 16, 20, testing::solid_rgb(16, 20, 0, 0, 250));
+  testing::write_file(dir.file("train/dog/notes.txt"), {'h', 'i'});
+  testing::write_jpeg(dir.file("val/dog/d.jpg"), 16, 16, testing::solid_rgb(16, 16, 0, 250, 0));
+}
+
+DatasetOptions folder_at(const std::string& dir, int64_t image_size = 8) {
+  DatasetOptions opts;
+  opts.dataset = "image_folder";
+  opts.path = dir;
+  opts.image_size = image_size;
+  return opts;
+}
+
+void expect_solid(const std::vector<float>& image, int64_t side, float r, float g, float b) {
+  ASSERT_EQ(image.size(), static_cast<size_t>(3 * side * side));
+  const float rgb[3] = {r, g, b};
+  for (int c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < side * side; ++i)
+      ASSERT_NEAR(image[c * side * side + i], rgb[c], kJpegTolerance)
+          << "channel " << c << " pixel " << i;
+}
+
+TEST(ImageFolder, IndexesClassesSortedByNameAndOnlyJpegFiles) {
+  TempDir dir;
+  write_folder(dir);
+  auto data = open_dataset(folder_at(dir.path()), Split::Train);
+  auto& folder = dynamic_cast<const ImageFolderDataset&>(*data);
+  EXPECT_EQ(folder.index().classes, (std::vector<std::string>{"cat", "dog"}));
+  ASSERT_EQ(data->size(), 3);
+  EXPECT_EQ(data->num_classes(), 2);
+  // Files sorted bytewise within a class: "a.jpg" < "b.JPEG".
+  EXPECT_EQ(folder.index().files[0], dir.path() + "/train/cat/a.jpg");
+  EXPECT_EQ(folder.index().labels, (std::vector<int32_t>{0, 0, 1}));
+}
+
+TEST(ImageFolder, DecodesResizesAndCropsToImageSize) {
+  TempDir dir;
+  write_folder(dir);
+  auto data = open_dataset(folder_at(dir.path(), 8), Split::Train);
+  EXPECT_EQ(data->sample_shape(), Shape({3, 8, 8}));
+  int32_t label = -1;
+  expect_solid(testing::sample_of(*data, 0, &label), 8, 250 / 255.0f, 0, 0);
+  EXPECT_EQ(label, 0);
+  expect_solid(testing::sample_of(*data, 2, &label), 8, 0, 0, 250 / 255.0f);
+  EXPECT_EQ(label, 1);
+}
+
+TEST(ImageFolder, TestSplitReadsValWithTheTrainingClassLabels) {
+  TempDir dir;
+  write_folder(dir);
+  auto data = open_dataset(folder_at(dir.path()), Split::Test);
+  ASSERT_EQ(data->size(), 1);
+  EXPECT_EQ(data->num_classes(), 2);
+  int32_t label = -1;
+  expect_solid(testing::sample_of(*data, 0, &label), 8, 0, 250 / 255.0f, 0);
+  EXPECT_EQ(label, 1);  // "dog" is class 1 in train/, though the only class in val/
+}
+
+TEST(ImageFolder, ValClassMissingFromTrainIsDataError) {
+  TempDir dir;
+  write_folder(dir);
+  testing::write_jpeg(dir.file("val/zebra/z.jpg"), 8, 8, testing::solid_rgb(8, 8, 1, 2, 3));
+  EXPECT_THROW_WITH(open_dataset(folder_at(dir.path()), Split::Test), DataError, {"val/zebra"});
+}
+
+TEST(ImageFolder, GrayscaleJpegIsReplicatedToRgb) {
+  TempDir dir;
+  testing::write_jpeg(dir.file("train/g/gray.jpg"), 16, 16, testing::Bytes(16 * 16, 128), 1);
+  auto data = open_dataset(folder_at(dir.path(), 4), Split::Train);
+  expect_solid(testing::sample_of(*data, 0), 4, 128 / 255.0f, 128 / 255.0f, 128 / 255.0f);
+}
+
+TEST(ImageFolder, UndecodableJpegIsDataErrorNamingTheFile) {
+  TempDir dir;
+  write_folder(dir);
+  testing::write_file(dir.file("train/dog/broken.jpg"),
+                      {'n', 'o', 't', ' ', 'a', ' ', 'j', 'p', 'g'});
+  auto data = open_dataset(folder_at(dir.path()), Split::Train);
+  // Decoding is lazy: the index opens fine, get() of the broken file fails.
+  EXPECT_THROW_WITH(testing::sample_of(*data, 2), DataError, {"train/dog/broken.jpg", "JPEG"});
+}
+
+TEST(ImageFolder, EmptyFolderIsDataErrorNamingIt) {
+  TempDir dir;
+  testing::write_file(dir.file("train/readme.txt"), {'x'});
+  EXPECT_THROW_WITH(open_dataset(folder_at(dir.path()), Split::Train), DataError,
+                    {"empty image folder", "train"});
+}
+
+TEST(ImageFolder, ClassWithoutJpegsIsDataErrorNamingIt) {
+  TempDir dir;
+  write_folder(dir);
+  testing::write_file(dir.file("train/emu/readme.txt"), {'x'});
+  EXPECT_THROW_WITH(open_dataset(folder_at(dir.path()), Split::Train), DataError, {"train/emu"});
+}
+
+TEST(ImageFolder, MissingImageSizeIsConfigError) {
+  TempDir dir;
+  write_folder(dir);
+  EXPECT_THROW_WITH(open_dataset(folder_at(dir.path(), 0), Split::Train), ConfigError,
+                    {"image_size"});
+}
+
+TEST(Jpeg, DctScalingShrinksWhileTheShortSideStaysLargeEnough) {
+  TempDir dir;
+  const std::string path = dir.file("big.jpg");
+  testing::write_jpeg(path, 96, 64, testing::solid_rgb(96, 64, 10, 200, 30));
+  RgbImage full = decode_jpeg_file(path);
+  EXPECT_EQ(full.width, 96);
+  EXPECT_EQ(full.height, 64);
+  RgbImage quarter = decode_jpeg_file(path, 16);  // 64 / 4 = 16 >= 16, 64 / 8 = 8 < 16
+  EXPECT_EQ(quarter.width, 24);
+  EXPECT_EQ(quarter.height, 16);
+  EXPECT_NEAR(quarter.pixels[3 * 50 + 1], 200, 3);
+}
+
+TEST(Resize, SameSizeCenterCropCopiesTheMiddleColumns) {
+  // 2 rows x 6 columns; red = 10 * column, green = row, blue = 0.
+  RgbImage image{2, 6, {}};
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 6; ++x)
+      image.pixels.insert(image.pixels.end(), {uint8_t(10 * x), uint8_t(y), 0});
+  std::vector<float> out(3 * 2 * 2);
+  resize_center_crop(image, 2, 2, out.data());
+  // Columns 2 and 3 of the unscaled image.
+  EXPECT_EQ(out[0], 20 / 255.0f);
+  EXPECT_EQ(out[1], 30 / 255.0f);
+  EXPECT_EQ(out[4 + 2], 1 / 255.0f);  // green plane, row 1
+}
+
+TEST(Resize, SameSizeCenterCropOfATallImageCopiesTheMiddleRows) {
+  // 6 rows x 2 columns; red = 10 * row.
+  RgbImage image{6, 2, {}};
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 2; ++x) image.pixels.insert(image.pixels.end(), {uint8_t(10 * y), 0, 0});
+  std::vector<float> out(3 * 2 * 2);
+  resize_center_crop(image, 2, 2, out.data());
+  EXPECT_EQ(out[0], 20 / 255.0f);  // row 2
+  EXPECT_EQ(out[2], 30 / 255.0f);  // row 3
+}
+
+TEST(Resize, BilinearUpsamplingUsesHalfPixelCenters) {
+  // 1 x 2 image [0, 255] (gray) upsampled 2x: sample positions -0.25, 0.25, 0.75, 1.25 (clamped).
+  RgbImage image{1, 2, {0, 0, 0, 255, 255, 255}};
+  std::vector<float> out(3 * 2 * 2);
+  resize_center_crop(image, 2, 2, out.data());  // resized to 2 x 4, crop columns 1..2
+  EXPECT_FLOAT_EQ(out[0], 63.75f / 255.0f);
+  EXPECT_FLOAT_EQ(out[1], 191.25f / 255.0f);
+}
+
+}  // namespace
+}  // namespace frugal
