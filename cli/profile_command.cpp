@@ -36,9 +36,7 @@ Action add_profile_command(CLI::App& app) {
     Experiment e = build_experiment(config, ExperimentUse::Train);
     const int64_t batch = config.at("data").value("batch_size", int64_t{128});
     check_training_budget(e, batch);
-    LoaderOptions lo;
-    lo.batch_size = batch;
-    lo.seed = config.value("seed", uint64_t{0});
+    LoaderOptions lo = train_loader_options(config);
     Loader loader(*e.train_data, lo);
     loader.start_epoch(0);
     Batch b;

@@ -4,8 +4,10 @@
 
 namespace frugal {
 
-EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t batch_size) {
+EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t batch_size, const LoaderOptions& train) {
   LoaderOptions lo;
+  lo.mean = train.mean;
+  lo.std = train.std;
   lo.batch_size = std::min<int64_t>(batch_size, data.size());
   lo.shuffle = false;
   lo.drop_last = false;

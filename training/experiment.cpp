@@ -37,6 +37,21 @@ DatasetOptions dataset_options(const nlohmann::json& config, Split split) {
   return o;
 }
 
+LoaderOptions train_loader_options(const nlohmann::json& config) {
+  const auto& d = config.at("data");
+  LoaderOptions lo;
+  lo.batch_size = d.value("batch_size", int64_t{128});
+  lo.shuffle = true;
+  lo.drop_last = d.value("drop_last", true);
+  lo.seed = config.value("seed", uint64_t{0});
+  lo.crop_padding = d.at("augment").value("crop_padding", int64_t{0});
+  lo.horizontal_flip = d.at("augment").value("horizontal_flip", false);
+  lo.mean = d.at("normalize").value("mean", std::vector<float>{});
+  lo.std = d.at("normalize").value("std", std::vector<float>{});
+  lo.prefetch = d.value("prefetch", 1);
+  return lo;
+}
+
 namespace {
 
 std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, Graph& graph) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/dataset.h"
+#include "datasets/loader.h"
 #include "training/executor.h"
 #include "training/graph.h"
 #include "training/optim/lr_schedule.h"
@@ -31,6 +32,9 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use);
 
 // The dataset options of a split from the "data" section.
 DatasetOptions dataset_options(const nlohmann::json& config, Split split);
+
+// The training loader's options from the "data" section: batch, shuffle, augmentation, normalisation.
+LoaderOptions train_loader_options(const nlohmann::json& config);
 
 // Sets OpenMP and OpenBLAS thread counts from the config's "threads" (0 = all cores).
 void apply_thread_setting(int threads);

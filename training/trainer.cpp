@@ -73,20 +73,6 @@ void append_line(const std::string& file, const std::string& line) {
   out << line << "\n";
 }
 
-LoaderOptions train_loader_options(const nlohmann::json& config) {
-  const auto& d = config.at("data");
-  LoaderOptions lo;
-  lo.batch_size = d.value("batch_size", int64_t{128});
-  lo.shuffle = true;
-  lo.drop_last = d.value("drop_last", true);
-  lo.seed = config.value("seed", uint64_t{0});
-  lo.crop_padding = d.at("augment").value("crop_padding", int64_t{0});
-  lo.horizontal_flip = d.at("augment").value("horizontal_flip", false);
-  lo.mean = d.at("normalize").value("mean", std::vector<float>{});
-  lo.std = d.at("normalize").value("std", std::vector<float>{});
-  lo.prefetch = d.value("prefetch", 1);
-  return lo;
-}
 
 }  // namespace
 
@@ -197,7 +183,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                               {"images_per_second", seen / std::max(epoch_seconds, 1e-9)},
                               {"seconds", epoch_seconds}};
     if (evaluate || budget_hit) {
-      EvalResult t = evaluate_dataset(*e.executor, *e.test_data, test_batch);
+      EvalResult t = evaluate_dataset(*e.executor, *e.test_data, test_batch, loader.options());
       last_test = {{"loss", t.loss}, {"accuracy", t.accuracy}};
       pos.best_test_accuracy = std::max(pos.best_test_accuracy, t.accuracy);
       metrics["test_loss"] = t.loss;
@@ -242,7 +228,8 @@ nlohmann::json run_evaluation(const nlohmann::json& config, const std::string& c
   std::string file = checkpoint;
   if (fs::is_directory(file)) file += "/model.safetensors";
   load_weights(file, *e.graph);
-  EvalResult r = evaluate_dataset(*e.executor, *e.test_data, config.at("data").value("test_batch_size", int64_t{500}));
+  EvalResult r = evaluate_dataset(*e.executor, *e.test_data, config.at("data").value("test_batch_size", int64_t{500}),
+                                  train_loader_options(config));
   return {{"loss", r.loss}, {"accuracy", r.accuracy}, {"samples", r.samples}, {"checkpoint", file}};
 }
 

@@ -71,6 +71,7 @@ inline nlohmann::json tiny_config(const std::string& name) {
            {{"dataset", "synthetic"},
             {"batch_size", 32},
             {"test_batch_size", 64},
+            {"normalize", {{"mean", {0.5}}, {"std", {0.2}}}},
             {"synthetic", {{"shape", {1, 8, 8}}, {"classes", 4}, {"train_size", 256}, {"test_size", 128}}}}},
           {"model", {{"arch", "mlp"}, {"hidden", {32}}, {"dropout", 0.2}}},
           {"optimizer", {{"name", "sgd"}, {"lr", 0.05}, {"momentum", 0.9}, {"weight_decay", 1e-4}}},

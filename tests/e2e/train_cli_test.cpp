@@ -26,6 +26,8 @@ TEST(TrainCli, WritesTheRunDirectoryAndLearns) {
   EXPECT_EQ(summary["epochs_completed"], 2);
   EXPECT_EQ(summary["steps"], 16);  // 256 samples / batch 32, 2 epochs
   EXPECT_GT(summary["test"]["accuracy"].get<double>(), 0.5) << "chance is 0.25";
+  // Train and test splits come from one distribution: evaluation must see the same normalised inputs.
+  EXPECT_NEAR(summary["test"]["accuracy"].get<double>(), summary["train"]["accuracy"].get<double>(), 0.2);
   for (const char* key : {"name", "train", "best_test_accuracy", "wall_seconds", "images_per_second"})
     EXPECT_TRUE(summary.contains(key)) << key;
   // One metrics line per epoch with the documented keys.
