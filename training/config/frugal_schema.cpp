@@ -76,7 +76,7 @@ Schema model_section() {
       {"num_classes", count(0).def(0).describe("0 = from the dataset")},
       {"hidden", Schema::array(count(1)).def({256}).describe("mlp: hidden layer widths")},
       {"activation", Schema::enumeration(kActivations).def("relu")},
-      {"depth", count(1).def(20).describe("resnet/preact_resnet: 6n+2 layers")},
+      {"depth", count(1).def(20).describe("resnet: 6n+2 (20, 32, 56, 110); preact_resnet: 9n+2 (164)")},
       {"width", count(1).def(16).describe("channels of the first stage")},
       {"channels", Schema::array(count(1)).def({32, 64}).describe("cnn: conv channels per stage")},
       {"dropout", fraction_below_one().def(0)},

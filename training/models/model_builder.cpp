@@ -63,9 +63,9 @@ int ModelBuilder::linear(const std::string& name, int from, int64_t out_features
   return append(std::make_unique<Linear>(name, s[0], out_features, bias, next_init_key()), {from});
 }
 
-int ModelBuilder::batchnorm(const std::string& name, int from) {
+int ModelBuilder::batchnorm(const std::string& name, int from, float eps, float momentum) {
   const Shape& s = shape_of(from);
-  return append(std::make_unique<BatchNorm>(name, s[0], s.ndim() == 3), {from});
+  return append(std::make_unique<BatchNorm>(name, s[0], s.ndim() == 3, eps, momentum), {from});
 }
 
 int ModelBuilder::activation(const std::string& name, int from, const ActivationSpec& spec) {

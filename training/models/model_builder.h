@@ -17,7 +17,8 @@ class ModelBuilder {
   int conv(const std::string& name, int from, int64_t out_channels, int64_t kernel, int64_t stride,
            int64_t padding, bool bias, int64_t groups = 1, int64_t dilation = 1);
   int linear(const std::string& name, int from, int64_t out_features, bool bias = true);
-  int batchnorm(const std::string& name, int from);  // 2d or 1d from the current shape
+  // 2d or 1d from the current shape; eps and momentum as PyTorch defines them.
+  int batchnorm(const std::string& name, int from, float eps = 1e-5f, float momentum = 0.1f);
   int activation(const std::string& name, int from, const ActivationSpec& spec);
   int maxpool(const std::string& name, int from, int64_t kernel, int64_t stride, int64_t padding = 0);
   int avgpool(const std::string& name, int from, int64_t kernel, int64_t stride, int64_t padding = 0);

@@ -96,7 +96,7 @@ std::unique_ptr<Graph> build_sequential(const nlohmann::json& model, const Shape
       int64_t out = l.contains("out_features") ? l.at("out_features").get<int64_t>() : classes;
       last = b.linear(name, last, out, l.value("bias", true));
     } else if (type == "batchnorm2d" || type == "batchnorm1d") {
-      last = b.batchnorm(name, last);
+      last = b.batchnorm(name, last, l.value("eps", 1e-5f), l.value("momentum", 0.1f));
     } else if (type == "maxpool2d") {
       int64_t k = need("kernel").get<int64_t>();
       last = b.maxpool(name, last, k, l.value("stride", k), l.value("padding", 0));
