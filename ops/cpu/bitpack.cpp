@@ -1,0 +1,101 @@
+#include "ops/cpu/bitpack.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+
+namespace frugal {
+namespace {
+
+constexpr int64_t kParallelMinGroups = 1 << 13;  // 64K codes: below this threads cost more than they save
+
+void check_bits(int bits) {
+  FRUGAL_CHECK(bits >= 1 && bits <= 8, InternalError,
+               "bit packing: bits must be in 1..8, got " + std::to_string(bits));
+}
+
+// Codes [0, n) with n <= 8 as one little-endian word: code j at bits [j*B, (j+1)*B).
+template <int B>
+inline uint64_t gather_word(const uint8_t* codes, int n) {
+  constexpr uint64_t mask = (uint64_t{1} << B) - 1;
+  uint64_t w = 0;
+  for (int j = 0; j < n; ++j) w |= (codes[j] & mask) << (j * B);
+  return w;
+}
+
+template <int B>
+inline void scatter_word(uint64_t w, int n, uint8_t* codes) {
+  constexpr uint64_t mask = (uint64_t{1} << B) - 1;
+  for (int j = 0; j < n; ++j) codes[j] = static_cast<uint8_t>((w >> (j * B)) & mask);
+}
+
+inline void store_bytes(uint64_t w, int nbytes, uint8_t* out) {
+  for (int b = 0; b < nbytes; ++b) out[b] = static_cast<uint8_t>(w >> (8 * b));
+}
+
+inline uint64_t load_bytes(const uint8_t* in, int nbytes) {
+  uint64_t w = 0;
+  for (int b = 0; b < nbytes; ++b) w |= uint64_t{in[b]} << (8 * b);
+  return w;
+}
+
+// B is a compile-time constant so each width gets its own unrolled loop (for B = 1, 2, 4 a group is
+// B whole bytes of 8/B codes each; B = 3, 5, 6, 7 straddle bytes and go through a 64-bit word).
+template <int B>
+void pack_fixed(const uint8_t* codes, int64_t count, uint8_t* packed) {
+  const int64_t groups = count / 8;
+#pragma omp parallel for schedule(static) if (groups >= kParallelMinGroups)
+  for (int64_t g = 0; g < groups; ++g) store_bytes(gather_word<B>(codes + 8 * g, 8), B, packed + B * g);
+  const int tail = static_cast<int>(count - 8 * groups);
+  if (tail > 0)
+    store_bytes(gather_word<B>(codes + 8 * groups, tail), (tail * B + 7) / 8, packed + B * groups);
+}
+
+template <int B>
+void unpack_fixed(const uint8_t* packed, int64_t count, uint8_t* codes) {
+  const int64_t groups = count / 8;
+#pragma omp parallel for schedule(static) if (groups >= kParallelMinGroups)
+  for (int64_t g = 0; g < groups; ++g) scatter_word<B>(load_bytes(packed + B * g, B), 8, codes + 8 * g);
+  const int tail = static_cast<int>(count - 8 * groups);
+  if (tail > 0)
+    scatter_word<B>(load_bytes(packed + B * groups, (tail * B + 7) / 8), tail, codes + 8 * groups);
+}
+
+}  // namespace
+
+size_t packed_bytes(int64_t count, int bits) {
+  check_bits(bits);
+  FRUGAL_CHECK(count >= 0, InternalError, "bit packing: count must be >= 0, got " + std::to_string(count));
+  return static_cast<size_t>((count * bits + 7) / 8);
+}
+
+void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* packed) {
+  check_bits(bits);
+  switch (bits) {
+    case 1: return pack_fixed<1>(codes, count, packed);
+    case 2: return pack_fixed<2>(codes, count, packed);
+    case 3: return pack_fixed<3>(codes, count, packed);
+    case 4: return pack_fixed<4>(codes, count, packed);
+    case 5: return pack_fixed<5>(codes, count, packed);
+    case 6: return pack_fixed<6>(codes, count, packed);
+    case 7: return pack_fixed<7>(codes, count, packed);
+    default: std::memcpy(packed, codes, static_cast<size_t>(count)); return;  // 8 bits: one byte each
+  }
+}
+
+void unpack_codes(const uint8_t* packed, int64_t count, int bits, uint8_t* codes) {
+  check_bits(bits);
+  switch (bits) {
+    case 1: return unpack_fixed<1>(packed, count, codes);
+    case 2: return unpack_fixed<2>(packed, count, codes);
+    case 3: return unpack_fixed<3>(packed, count, codes);
+    case 4: return unpack_fixed<4>(packed, count, codes);
+    case 5: return unpack_fixed<5>(packed, count, codes);
+    case 6: return unpack_fixed<6>(packed, count, codes);
+    case 7: return unpack_fixed<7>(packed, count, codes);
+    default: std::memcpy(codes, packed, static_cast<size_t>(count)); return;
+  }
+}
+
+}  // namespace frugal
