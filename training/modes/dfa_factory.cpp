@@ -1,11 +1,13 @@
-// Placeholder until the dfa mode lands: the config name is known, the mode is not built yet.
-#include "core/error.h"
+// Config entry of the dfa mode (network-level: use it as backward.default): {"mode": "dfa",
+// "feedback_distribution": "uniform"|"gaussian" (uniform), "feedback_scale": > 0 (1)}.
+#include "training/modes/dfa.h"
 #include "training/modes/mode_factories.h"
 
 namespace frugal {
 
 FRUGAL_MODE_FACTORY(make_dfa_mode) {
-  throw ConfigError("backward mode 'dfa' is not implemented in this build yet (layer '" + layer.name() + "')");
+  FeedbackOptions options = parse_feedback_options(entry, "dfa", layer, {"feedback_distribution", "feedback_scale"});
+  return std::make_unique<DfaMode>("dfa", options, layer_index, seed);
 }
 
 }  // namespace frugal
