@@ -104,7 +104,10 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                return n;
              }());
 
+  // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
+  // outer-product error-feedback memory) from the training batch.
   check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
+  e.executor->training_plan(config.at("data").value("batch_size", int64_t{128}));
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
