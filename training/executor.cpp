@@ -36,6 +36,7 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   if (!p.planner) p.planner = make_planner(planner_name_);
   p.plan = build_step_plan(graph_, modes_, batch, num_classes_, training);
   p.planner->plan(p.plan.step);
+  p.profile.reset(p.plan.step);
   const auto& bufs = p.plan.step.buffers;
   p.tensors.clear();
   for (size_t id = 0; id < bufs.size(); ++id)
@@ -75,12 +76,16 @@ uint64_t Executor::planner_system_allocations() const {
 }
 
 void Executor::enter(Prepared& p, int32_t t) {
-  for (int32_t id : p.acquire_at[t]) p.tensors[id].storage()->rebind(p.planner->acquire(id));
+  for (int32_t id : p.acquire_at[t]) {
+    p.tensors[id].storage()->rebind(p.planner->acquire(id));
+    p.profile.record_acquire(id, t);
+  }
 }
 
 void Executor::leave(Prepared& p, int32_t t) {
   for (int32_t id : p.release_at[t]) {
     p.planner->release(id);
+    p.profile.record_release(id, t);
     p.tensors[id].storage()->rebind(nullptr);
   }
 }
@@ -156,6 +161,7 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
   Prepared& p = train_;
   prepare(p, images.dim(0), true);
   for (auto& m : modes_) m->begin_step(static_cast<int64_t>(step));
+  p.profile.begin_step();
   const int L = graph_.size();
   enter(p, p.plan.time_data);
   load_batch(p, images, labels);
@@ -191,6 +197,7 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
 StepResult Executor::evaluate(const Tensor& images, const Tensor& labels) {
   Prepared& p = eval_;
   prepare(p, images.dim(0), false);
+  p.profile.begin_step();
   enter(p, p.plan.time_data);
   load_batch(p, images, labels);
   leave(p, p.plan.time_data);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "memory/planner.h"
+#include "memory/profiler.h"
 #include "ops/loss.h"
 #include "training/graph.h"
 #include "training/modes/backward_mode.h"
@@ -39,6 +40,8 @@ class Executor {
   // Plans (or re-plans) a step for `batch` samples without running it.
   const StepPlan& training_plan(int64_t batch);
   const Planner& training_planner() const { return *train_.planner; }
+  // Every acquire and release of the last training step, as it happened.
+  const MemoryProfiler& training_profile() const { return train_.profile; }
   BackwardMode& mode(int node) { return *modes_.at(node); }
   Graph& graph() { return graph_; }
   uint64_t planner_system_allocations() const;
@@ -53,6 +56,7 @@ class Executor {
     StepPlan plan;
     std::vector<Tensor> tensors;                       // one rebindable view per buffer id
     std::vector<std::vector<int32_t>> acquire_at, release_at;
+    MemoryProfiler profile;
     bool ready = false;
   };
   void prepare(Prepared& p, int64_t batch, bool training);

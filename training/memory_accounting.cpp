@@ -97,7 +97,19 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
     for (Parameter* p : g.trainable_parameters()) n += p->value.numel();
     return n;
   }();
-  MemoryReport report = build_memory_report(full, planner, std::move(rows), extra);
+  // What the executor really did in its last step, with the persistent buffers live throughout.
+  MemoryProfiler measured(full);
+  const auto& recorded = e.executor->training_profile().events();
+  for (const MemoryEvent& ev : recorded)
+    ev.is_alloc ? measured.record_acquire(ev.buffer_id, ev.time) : measured.record_release(ev.buffer_id, ev.time);
+  for (size_t id = plan.step.buffers.size(); id < full.buffers.size(); ++id) {
+    measured.record_acquire(static_cast<int32_t>(id), 0);
+    measured.record_release(static_cast<int32_t>(id), full.num_times() - 1);
+  }
+  extra["lifetime_mismatches"] = recorded.empty() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(measured.lifetime_mismatches().size());
+  MemoryReport report = recorded.empty() ? build_memory_report(full, planner, std::move(rows), extra)
+                                         : build_memory_report(full, planner, measured, std::move(rows), extra);
   report.peak_bytes += persistent;
   report.measured_peak_bytes += persistent;
   report.peak_rss_bytes = peak_rss_bytes();

@@ -67,3 +67,27 @@ TEST(SteadyState, NaivePlannerAllocatesEveryStepAsDocumented) {
 
 }  // namespace
 }  // namespace frugal
+
+namespace frugal {
+namespace {
+
+// The profiler's record of a real step agrees with the plan: every buffer was acquired and released
+// exactly when the step description said, so the measured timeline equals the predicted one.
+TEST(StepProfile, RecordedLifetimesMatchThePlan) {
+  auto g = cnn_with_dropout();
+  std::vector<std::unique_ptr<BackwardMode>> modes;
+  for (int i = 0; i < g->size(); ++i) modes.push_back(std::make_unique<ExactMode>());
+  Executor ex(*g, std::move(modes), "static", 4);
+  Tensor images = Tensor::zeros({8, 3, 12, 12}), labels = Tensor::zeros({8}, DType::I32);
+  ex.train_step(images, labels, 0, 1);
+  const MemoryProfiler& prof = ex.training_profile();
+  EXPECT_TRUE(prof.lifetime_mismatches().empty());
+  const StepDescription& step = ex.training_plan(8).step;
+  EXPECT_EQ(prof.events().size(), 2 * step.buffers.size());
+  EXPECT_EQ(prof.timeline(), live_bytes_by_category(step));
+  EXPECT_EQ(prof.peak_bytes(), lower_bound_bytes(step));
+  EXPECT_EQ(ex.training_planner().measured_peak_bytes(), ex.training_planner().predicted_peak_bytes());
+}
+
+}  // namespace
+}  // namespace frugal
