@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "ops/cpu/conv_direct.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/im2col.h"
 
@@ -90,6 +91,56 @@ size_t partial_gradient_floats(const Conv2dGeometry& g, const ConvDims& d) {
   return static_cast<size_t>(d.weight_floats + g.out_channels);
 }
 
+// Per-thread scratch above which the direct kernels hand over to banded im2col: the direct kernels keep
+// whole padded planes, which only large images make big.
+constexpr size_t kMaxDirectScratchFloats = size_t{1} << 20;
+
+// The direct stride-1 kernels (conv_direct.h) are considered when every thread has samples of its own;
+// 1x1 convs that read their input as columns go straight to sgemm instead. Each pass then checks that
+// its direct kernel suits the shape.
+bool direct_candidate(const Conv2dGeometry& g) {
+  return !columns_are_input(g) && batch_chunks(g) >= (omp_in_parallel() ? 1 : omp_get_max_threads());
+}
+
+bool use_direct_forward(const Conv2dGeometry& g) {
+  return direct_candidate(g) && direct_conv_applies(g) &&
+         direct_conv_scratch_floats(direct_forward_plan(g)) <= kMaxDirectScratchFloats;
+}
+
+bool use_direct_backward_data(const Conv2dGeometry& g) {
+  return direct_candidate(g) && direct_backward_data_applies(g) &&
+         direct_conv_scratch_floats(direct_backward_data_plan(g)) <= kMaxDirectScratchFloats;
+}
+
+bool use_direct_weight_grad(const Conv2dGeometry& g) {
+  return direct_candidate(g) && direct_weight_grad_applies(g) &&
+         direct_weight_grad_scratch_floats(direct_forward_plan(g)) <= kMaxDirectScratchFloats;
+}
+
+// Scratch of one batch chunk in conv2d_backward_weight_cpu.
+size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
+  return use_direct_weight_grad(g) ? direct_weight_grad_scratch_floats(direct_forward_plan(g))
+                                   : column_floats(g, d);
+}
+
+// db[o] += sum of dy[o, :, :] for one sample, in double so the OH*OW terms add without float drift.
+// Independent partial sums (a fixed lane per index mod kLanes) let the adds pipeline and vectorise
+// without reordering anything run to run.
+void add_bias_gradient(const Conv2dGeometry& g, const ConvDims& d, const float* dy_sample, float* db) {
+  constexpr int64_t kLanes = 8;
+  for (int64_t o = 0; o < g.out_channels; ++o) {
+    const float* row = dy_sample + o * d.out_plane;
+    double lanes[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= d.out_plane; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += row[i + l];
+    for (; i < d.out_plane; ++i) lanes[i % kLanes] += row[i];
+    double row_sum = 0.0;
+    for (double lane : lanes) row_sum += lane;
+    db[o] += static_cast<float>(row_sum);
+  }
+}
+
 // Runs body(chunk, first_sample, end_sample) for every batch chunk. Several chunks run in parallel, each
 // GEMM single-threaded; a single chunk (batch smaller than two) runs here and its GEMMs split over the
 // threads instead (sgemm_rowmajor_parallel does whichever applies).
@@ -155,11 +206,42 @@ void validate_conv2d(const Conv2dGeometry& g, const std::string& where) {
 size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
-  return chunks * column_floats(g, d) + (chunks - 1) * partial_gradient_floats(g, d);
+  const size_t columns = chunks * column_floats(g, d);
+  auto direct_conv_floats = [&](const DirectConvPlan& p) {
+    return direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
+  };
+  const size_t forward = use_direct_forward(g) ? direct_conv_floats(direct_forward_plan(g)) : columns;
+  const size_t backward_data =
+      use_direct_backward_data(g) ? direct_conv_floats(direct_backward_data_plan(g)) : columns;
+  const size_t backward_weight =
+      chunks * weight_grad_chunk_floats(g, d) + (chunks - 1) * partial_gradient_floats(g, d);
+  return std::max({forward, backward_data, backward_weight});
 }
+
+namespace {
+
+// Runs a direct plan over the batch: packs the weights once into the front of the workspace, then each
+// chunk convolves its samples with its own scratch.
+void direct_conv_batch(const Conv2dGeometry& g, const DirectConvPlan& p, const float* in,
+                       const float* w, bool transpose_flip, const float* bias, float* out,
+                       float* workspace) {
+  pack_direct_weights(p, w, transpose_flip, workspace);
+  float* scratch = workspace + direct_packed_weight_floats(p);
+  const size_t scratch_floats = direct_conv_scratch_floats(p);
+  const int64_t in_sample = p.in_channels * p.in_h * p.in_w;
+  const int64_t out_sample = p.out_channels * p.out_h * p.out_w;
+  for_each_batch_chunk(g, batch_chunks(g), [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
+    for (int64_t n = n_begin; n < n_end; ++n)
+      direct_conv_sample(p, in + n * in_sample, workspace, bias, out + n * out_sample,
+                         scratch + chunk * scratch_floats);
+  });
+}
+
+}  // namespace
 
 void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                         float* y, float* workspace) {
+  if (use_direct_forward(g)) return direct_conv_batch(g, direct_forward_plan(g), x, w, false, bias, y, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
@@ -193,6 +275,8 @@ void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w,
 
 void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const float* w, float* dx,
                               float* workspace) {
+  if (use_direct_backward_data(g))
+    return direct_conv_batch(g, direct_backward_data_plan(g), dy, w, true, nullptr, dx, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
@@ -224,11 +308,14 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
                                 float* db, float* workspace, bool accumulate) {
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
-  float* partials = workspace + chunks * column_floats(g, d);
+  const bool direct = use_direct_weight_grad(g);
+  const DirectConvPlan plan = direct ? direct_forward_plan(g) : DirectConvPlan{};
+  const size_t chunk_floats = weight_grad_chunk_floats(g, d);
+  float* partials = workspace + chunks * chunk_floats;
   const size_t partial_floats = partial_gradient_floats(g, d);
 
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
-    float* col = workspace + chunk * column_floats(g, d);
+    float* scratch = workspace + chunk * chunk_floats;
     // The first chunk sums straight into dw/db; the others into their own partials, added below.
     float* dw_sum = chunk == 0 ? dw : partials + (chunk - 1) * partial_floats;
     float* db_sum = chunk == 0 || !db ? db : partials + (chunk - 1) * partial_floats + d.weight_floats;
@@ -237,30 +324,31 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
       if (db_sum) std::memset(db_sum, 0, sizeof(float) * g.out_channels);
     }
     for (int64_t n = n_begin; n < n_end; ++n) {
+      const float* dy_sample = dy + n * g.out_channels * d.out_plane;
+      if (db_sum) add_bias_gradient(g, d, dy_sample, db_sum);
+      if (direct) {
+        if ((n - n_begin) % plan.grad_samples == 0)
+          direct_weight_grad_samples(plan, x + n * g.in_channels * d.in_plane, dy_sample,
+                                     std::min(plan.grad_samples, n_end - n), dw_sum, scratch);
+        continue;
+      }
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const float* x_group = x + (n * g.in_channels + grp * d.group_in) * d.in_plane;
-        const float* dy_group = dy + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        const float* dy_group = dy_sample + grp * d.group_out * d.out_plane;
         float* dw_group = dw_sum + grp * d.group_out * d.patch;  // [O/g, patch]
         if (columns_are_input(g)) {  // dw_group += dy_group[O/g, H*W] * x_group^T[H*W, C/g]
           sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, d.out_plane, 1.0f, dy_group,
                                   d.out_plane, x_group, d.out_plane, 1.0f, dw_group, d.patch);
-        } else {
-          for_each_band(d, [&](OutputRows rows) {
-            // dw_group[O/g, patch] += dy_group[O/g, band] * col^T[band, patch]
-            const int64_t band = rows.count() * d.out_w;
-            im2col_cpu(g, x_group, d.group_in, rows, col);
-            sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, band, 1.0f,
-                                    dy_group + rows.begin * d.out_w, d.out_plane, col, band, 1.0f,
-                                    dw_group, d.patch);
-          });
+          continue;
         }
-        if (!db_sum) continue;
-        for (int64_t o = 0; o < d.group_out; ++o) {
-          const float* row = dy_group + o * d.out_plane;
-          double row_sum = 0.0;  // double: OH*OW terms summed in a fixed order without float drift
-          for (int64_t i = 0; i < d.out_plane; ++i) row_sum += row[i];
-          db_sum[grp * d.group_out + o] += static_cast<float>(row_sum);
-        }
+        for_each_band(d, [&](OutputRows rows) {
+          // dw_group[O/g, patch] += dy_group[O/g, band] * col^T[band, patch]
+          const int64_t band = rows.count() * d.out_w;
+          im2col_cpu(g, x_group, d.group_in, rows, scratch);
+          sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, band, 1.0f,
+                                  dy_group + rows.begin * d.out_w, d.out_plane, scratch, band, 1.0f,
+                                  dw_group, d.patch);
+        });
       }
     }
   });

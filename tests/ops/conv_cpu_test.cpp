@@ -118,6 +118,11 @@ std::vector<NamedGeometry> conv_shapes() {
       {"wide_channels_k5", geometry(4, 32, 12, 12, 24, 5, 5, 1, 2)},
       {"im2col_in_four_bands", geometry(2, 64, 40, 40, 8, 3, 3, 1, 1)},
       {"im2col_in_two_bands_stride2", geometry(2, 128, 33, 33, 8, 3, 3, 2, 1)},
+      // Batches of at least 3 with 16+ channels take the direct stride-1 kernels on 1 and 3 threads.
+      {"direct_resnet_block", geometry(3, 16, 16, 16, 16, 3, 3, 1, 1)},
+      {"direct_odd_channels_dilation2", geometry(4, 19, 11, 10, 13, 3, 3, 1, 2, 2)},
+      {"direct_small_planes_batch_remainder", geometry(19, 16, 6, 6, 8, 3, 3, 1, 1)},
+      {"direct_pad_beyond_kernel_reach", geometry(3, 16, 8, 8, 16, 3, 3, 1, 3)},
   };
 }
 
@@ -324,10 +329,36 @@ TEST(ConvCpu, WorkspaceHoldsOneSampleColumnsPerChunkPlusPartialGradients) {
 
 TEST(ConvCpu, ColumnWorkspaceStaysBoundedForLargeImages) {
   ThreadCountScope threads(1);
-  // One sample's full columns would be 576 x 4096 floats; bands of output rows cap them at 256K floats.
-  const size_t floats = conv2d_workspace_floats(geometry(2, 64, 64, 64, 64, 3, 3, 1, 1));
+  // One sample's full columns would be 576 x 50176 floats, and the direct kernels' padded planes 7 MiB;
+  // im2col in bands of output rows caps the columns at 256K floats.
+  const size_t floats = conv2d_workspace_floats(geometry(2, 64, 224, 224, 64, 3, 3, 1, 1));
   EXPECT_LE(floats, size_t{1} << 18);
-  EXPECT_GE(floats, size_t{576} * 64);  // at least one output row
+  EXPECT_GE(floats, size_t{576} * 224);  // at least one output row
+}
+
+TEST(ConvCpu, DirectKernelsNeedLessWorkspaceThanOneSampleOfColumns) {
+  ThreadCountScope threads(2);
+  const Conv2dGeometry g = geometry(128, 16, 32, 32, 16, 3, 3, 1, 1);  // ResNet-20 layer1
+  EXPECT_LT(conv2d_workspace_floats(g), size_t{2} * 144 * 1024);
+}
+
+TEST(ConvCpu, DirectKernelsRepeatBitIdentically) {
+  ThreadCountScope threads(3);
+  const Conv2dGeometry g = geometry(7, 16, 9, 10, 16, 3, 3, 1, 1);
+  ConvProblem p(g);
+  auto run = [&] {
+    std::vector<float> ws(conv2d_workspace_floats(g));
+    std::vector<float> y(test::conv_output_size(g)), dx(test::conv_input_size(g));
+    std::vector<float> dw(test::conv_weight_size(g)), db(g.out_channels);
+    conv2d_forward_cpu(g, p.x.data(), p.w.data(), p.bias.data(), y.data(), ws.data());
+    conv2d_backward_data_cpu(g, p.dy.data(), p.w.data(), dx.data(), ws.data());
+    conv2d_backward_weight_cpu(g, p.x.data(), p.dy.data(), dw.data(), db.data(), ws.data(), false);
+    return std::vector<std::vector<float>>{y, dx, dw, db};
+  };
+  const auto first = run();
+  const auto second = run();
+  for (size_t i = 0; i < first.size(); ++i)
+    EXPECT_TRUE(test::bit_identical(first[i], second[i])) << "output " << i;
 }
 
 TEST(ConvCpu, ForwardFlopsCountTwoPerMultiplyAccumulate) {
