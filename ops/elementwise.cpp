@@ -21,8 +21,10 @@ void Add::forward(const ForwardArgs& args) {
 }
 
 void Add::backward(const BackwardArgs& args) {
-  for (Tensor* g : args.grad_inputs)
-    if (g) copy_cpu(g->numel(), args.grad_output->f32(), g->f32());
+  Tensor* ga = args.grad_inputs[0];
+  Tensor* gb = args.grad_inputs[1];
+  copy_to_two_cpu(args.grad_output->numel(), args.grad_output->f32(), ga ? ga->f32() : nullptr,
+                  gb ? gb->f32() : nullptr);
 }
 
 Shape Flatten::setup(const std::vector<Shape>& inputs) {

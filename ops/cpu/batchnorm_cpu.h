@@ -1,6 +1,8 @@
 // Batch normalisation kernels (float32). x is [N, C, S] with S = H*W for BatchNorm2d on NCHW and S = 1 for
 // BatchNorm1d on [N, C]. Statistics are accumulated in double, one channel per task, so results are
-// bit-identical for any thread count. gamma/beta may be null (affine=false: gamma = 1, beta = 0).
+// bit-identical for any thread count. Training forward and backward read a channel twice (its sums,
+// then the elementwise pass) back to back, so the second read mostly hits the cache. gamma/beta may be
+// null (affine=false: gamma = 1, beta = 0).
 // Every output is written elementwise after the statistics are read, so y may alias x and dx may alias
 // dy (or xhat).
 #pragma once

@@ -8,5 +8,7 @@ void add_cpu(int64_t n, const float* a, const float* b, float* y);  // y = a + b
 void add_inplace_cpu(int64_t n, float* y, const float* x);          // y += x
 void scale_cpu(int64_t n, float alpha, const float* x, float* y);   // y = alpha * x; y may alias x
 void copy_cpu(int64_t n, const float* x, float* y);                 // y = x (no overlap)
+// y_a = y_b = x in one read of x (the two gradients of a sum); either output may be null.
+void copy_to_two_cpu(int64_t n, const float* x, float* y_a, float* y_b);
 
 }  // namespace frugal

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ops/cpu/bitpack.h"
 
 namespace frugal {
 namespace {
@@ -16,30 +17,21 @@ void check_bits(int bits) {
                "fewbit kernels: bits must be in 1..4, got " + std::to_string(bits));
 }
 
-// Codes are searched a block at a time into a small buffer (the compare loop over a block vectorises;
-// a block is a whole number of 8-code groups, so it packs into whole bytes) and then packed.
-constexpr int64_t kBlock = 512;
+// The encoder goes a block at a time through a small code buffer: the search over a block vectorises,
+// and a block is a whole number of 8-code groups, so it starts on a byte of the packed stream and packs
+// with bitpack's byte-wise fast paths.
+constexpr int64_t kBlock = 2048;
 
 template <int B>
-inline void search_block(const float* x, int n, const float* borders, uint32_t* codes) {
+void search_block(const float* __restrict x, int64_t n, const float* borders, uint8_t* __restrict codes) {
   constexpr int kBorders = (1 << B) - 1;
-  for (int j = 0; j < n; ++j) codes[j] = 0;
-  for (int k = 0; k < kBorders; ++k) {
-    const float border = borders[k];
-    for (int j = 0; j < n; ++j) codes[j] += border < x[j] ? 1u : 0u;
+  float border[kBorders];
+  for (int k = 0; k < kBorders; ++k) border[k] = borders[k];
+  for (int64_t j = 0; j < n; ++j) {
+    int32_t code = 0;
+    for (int k = 0; k < kBorders; ++k) code += border[k] < x[j] ? 1 : 0;
+    codes[j] = static_cast<uint8_t>(code);
   }
-}
-
-// Codes [0, n) (n <= 8, each < 2^B) as one little-endian word: code j at bits [j*B, (j+1)*B).
-template <int B>
-inline uint64_t gather_word(const uint32_t* codes, int n) {
-  uint64_t w = 0;
-  for (int j = 0; j < n; ++j) w |= uint64_t{codes[j]} << (j * B);
-  return w;
-}
-
-inline void store_bytes(uint64_t w, int nbytes, uint8_t* out) {
-  for (int b = 0; b < nbytes; ++b) out[b] = static_cast<uint8_t>(w >> (8 * b));
 }
 
 inline uint64_t load_bytes(const uint8_t* in, int nbytes) {
@@ -68,14 +60,10 @@ void encode_fixed(int64_t n, const float* x, const float* borders, uint8_t* pack
   const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (n >= 8 * kParallelMinGroups)
   for (int64_t blk = 0; blk < blocks; ++blk) {
-    const int64_t begin = blk * kBlock;
-    const int len = static_cast<int>(std::min<int64_t>(kBlock, n - begin));
-    uint32_t codes[kBlock];
+    const int64_t begin = blk * kBlock, len = std::min(kBlock, n - begin);
+    uint8_t codes[kBlock];
     search_block<B>(x + begin, len, borders, codes);
-    uint8_t* out = packed + begin / 8 * B;
-    const int groups = len / 8, tail = len % 8;
-    for (int g = 0; g < groups; ++g) store_bytes(gather_word<B>(codes + 8 * g, 8), B, out + B * g);
-    if (tail > 0) store_bytes(gather_word<B>(codes + 8 * groups, tail), (tail * B + 7) / 8, out + B * groups);
+    pack_codes(codes, len, B, packed + begin / 8 * B);
   }
 }
 

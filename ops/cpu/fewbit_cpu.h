@@ -1,8 +1,9 @@
 // Kernels of the fewbit backward mode: the forward keeps, per element, the index of the interval of a
 // piecewise-constant derivative table that x falls in, as a `bits`-wide code in the dense bitstream of
 // ops/cpu/bitpack.h; the backward multiplies the incoming gradient by the table level of each code.
-// Both are single passes (search and pack fused; unpack on the fly), split statically over OpenMP
-// threads in groups of 8 elements (8 codes fill `bits` whole bytes), so outputs are thread-count free.
+// Both are single passes (search and pack fused per block; unpack on the fly), split statically over
+// OpenMP threads in whole groups of 8 elements (8 codes fill `bits` whole bytes), so outputs are
+// thread-count free.
 #pragma once
 #include <cstdint>
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "ops/cpu/bitpack.h"
+#include "ops/cpu/channel_sums.h"
 
 namespace frugal {
 namespace {
@@ -106,18 +107,13 @@ void channel_mean_std_cpu(int64_t n, int64_t c, int64_t s, const float* y, float
   const double m = static_cast<double>(n * s);
 #pragma omp parallel for schedule(static) if (n * c * s >= kParallelMinElements)
   for (int64_t ch = 0; ch < c; ++ch) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < s; ++j) sum += y[(i * c + ch) * s + j];
-    const double mu = m > 0 ? sum / m : 0.0;
-    double sq = 0.0;  // two passes: no cancellation when |mean| >> std
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < s; ++j) {
-        const double d = y[(i * c + ch) * s + j] - mu;
-        sq += d * d;
-      }
-    mean[ch] = static_cast<float>(mu);
-    std[ch] = static_cast<float>(m > 0 ? std::sqrt(sq / m) : 0.0);
+    if (m == 0) {
+      mean[ch] = std[ch] = 0.0f;
+      continue;
+    }
+    const ChannelMoments mo = channel_moments(n, c, s, ch, y);
+    mean[ch] = static_cast<float>(mo.mean);
+    std[ch] = static_cast<float>(std::sqrt(mo.sum_sq_dev / m));
   }
 }
 

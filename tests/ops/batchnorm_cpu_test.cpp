@@ -24,8 +24,9 @@ struct BnShape {
   int64_t n, c, s;
   int64_t numel() const { return n * c * s; }
 };
-// Odd sizes, BatchNorm1d (S = 1) and a single sample with S > 1.
-const BnShape kShapes[] = {{2, 3, 5}, {4, 2, 1}, {1, 3, 7}, {3, 4, 9}};
+// Odd sizes, BatchNorm1d (S = 1), a single sample with S > 1, and runs longer than the kernels' 32
+// summation lanes with a remainder.
+const BnShape kShapes[] = {{2, 3, 5}, {4, 2, 1}, {1, 3, 7}, {3, 4, 9}, {3, 2, 71}};
 constexpr float kEps = 1e-5f;
 
 std::vector<float> random_floats(size_t n, uint64_t step, float mean = 0.0f, float stddev = 1.0f) {
@@ -124,6 +125,25 @@ TEST(BatchNormCpu, TrainForwardMatchesFloat64Reference) {
     EXPECT_LT(max_relative_error(mean, ref.mean), 1e-5);
     EXPECT_LT(max_relative_error(invstd, ref_invstd), 1e-5);
   }
+}
+
+TEST(BatchNormCpu, StatisticsStayAccurateWhenTheMeanDwarfsTheSpread) {
+  // One-pass sums of x and x^2 would cancel catastrophically here (mean 1e4, std 0.01) without the shift.
+  const BnShape sh{4, 2, 100};
+  const std::vector<float> x = random_floats(sh.numel(), 60, 1e4f, 0.01f);
+  std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c), running_var(sh.c, 0.0f);
+  batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, x.data(), nullptr, nullptr, kEps, 1.0f, nullptr,
+                              running_var.data(), y.data(), mean.data(), invstd.data());
+  const std::vector<double> ones(sh.c, 1.0), zeros(sh.c, 0.0);
+  const BnReference ref = bn_train_reference(sh, to_double(x), ones, zeros);
+  std::vector<double> ref_invstd(sh.c), ref_unbiased(sh.c);
+  const double m = static_cast<double>(sh.n * sh.s);
+  for (int64_t ch = 0; ch < sh.c; ++ch) {
+    ref_invstd[ch] = 1.0 / std::sqrt(ref.var[ch] + kEps);
+    ref_unbiased[ch] = ref.var[ch] * m / (m - 1);
+  }
+  EXPECT_LT(max_relative_error(invstd, ref_invstd), 1e-5);
+  EXPECT_LT(max_relative_error(running_var, ref_unbiased), 1e-5);
 }
 
 TEST(BatchNormCpu, NullGammaAndBetaActAsIdentityAffine) {

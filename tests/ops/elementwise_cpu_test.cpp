@@ -72,11 +72,26 @@ TEST(ElementwiseCpu, ScaleMultipliesEveryElement) {
 }
 
 TEST(ElementwiseCpu, CopyDuplicatesExactly) {
-  const std::vector<float> x = random_floats(1001, 8);
-  std::vector<float> y(1001, 0.0f);
-  copy_cpu(1001, x.data(), y.data());
-  EXPECT_EQ(y, x);
+  for (int64_t n : kSizes) {  // the largest copies in blocks over threads
+    const std::vector<float> x = random_floats(n, 8);
+    std::vector<float> y(n, 0.0f);
+    copy_cpu(n, x.data(), y.data());
+    EXPECT_EQ(y, x) << "n=" << n;
+  }
   copy_cpu(0, nullptr, nullptr);  // empty copy touches nothing
+}
+
+TEST(ElementwiseCpu, CopyToTwoFillsEachGivenOutput) {
+  for (int64_t n : kSizes) {
+    const std::vector<float> x = random_floats(n, 11);
+    std::vector<float> a(n, 0.0f), b(n, 0.0f);
+    copy_to_two_cpu(n, x.data(), a.data(), b.data());
+    EXPECT_EQ(a, x) << "n=" << n;
+    EXPECT_EQ(b, x) << "n=" << n;
+    std::vector<float> only(n, 0.0f);
+    copy_to_two_cpu(n, x.data(), nullptr, only.data());
+    EXPECT_EQ(only, x) << "n=" << n;
+  }
 }
 
 TEST(ElementwiseCpu, OutputsAreBitIdenticalAcrossThreadCounts) {

@@ -197,6 +197,79 @@ TEST(PoolCpu, GlobalAvgMatchesReferenceAndFiniteDifferences) {
   }
 }
 
+// 2x2 windows with stride 2 and no padding take a fast path that cuts the input into bands of rows,
+// across planes when the height is even: bands that end inside a plane, several bands per plane
+// (wide rows), odd sizes (a last row or column outside every window, whose gradient must be 0), and
+// one input large enough to run on several threads.
+std::vector<Pool2dGeometry> tiling_2x2_geometries() {
+  return {geometry(8, 16, 8, 6, 2, 2, 2, 2),   geometry(2, 3, 7, 9, 2, 2, 2, 2),
+          geometry(2, 2, 10, 700, 2, 2, 2, 2), geometry(1, 3, 9, 601, 2, 2, 2, 2),
+          geometry(4, 1, 2, 2, 2, 2, 2, 2),    geometry(4, 8, 32, 33, 2, 2, 2, 2)};
+}
+
+// Index into x of the input that max-pool output o's argmax points at.
+int64_t argmax_input(const Pool2dGeometry& g, int64_t o, uint8_t argmax) {
+  const int64_t per_plane = g.out_h() * g.out_w();
+  const int64_t plane = o / per_plane, oh = (o % per_plane) / g.out_w(), ow = o % g.out_w();
+  const int64_t h = oh * g.stride_h - g.pad_h + argmax / g.kernel_w;
+  const int64_t w = ow * g.stride_w - g.pad_w + argmax % g.kernel_w;
+  return (plane * g.in_h + h) * g.in_w + w;
+}
+
+TEST(PoolCpu, TwoByTwoFastPathMatchesReferencesAcrossBandsPlanesAndOddSizes) {
+  for (const Pool2dGeometry& g : tiling_2x2_geometries()) {
+    const std::vector<float> x = random_floats(in_size(g), 11), dy = random_floats(out_size(g), 12);
+    const std::vector<double> xd(x.begin(), x.end());
+    std::vector<float> y(out_size(g)), dx(in_size(g), 7.0f);  // 7: dx must be overwritten
+    std::vector<uint8_t> argmax(out_size(g));
+    maxpool2d_forward_cpu(g, x.data(), y.data(), argmax.data());
+    EXPECT_LT(max_relative_error(y, pool_reference(g, xd, true)), 1e-6) << describe(g);
+    std::vector<float> y_inference(out_size(g));
+    maxpool2d_forward_cpu(g, x.data(), y_inference.data(), nullptr);  // no argmax: inference
+    EXPECT_EQ(y_inference, y) << describe(g);
+    std::vector<double> want(in_size(g), 0.0);  // dy at each window's argmax, 0 elsewhere
+    for (int64_t o = 0; o < out_size(g); ++o) {
+      ASSERT_LT(argmax[o], 4) << describe(g);
+      ASSERT_EQ(x[argmax_input(g, o, argmax[o])], y[o]) << describe(g) << " output " << o;
+      want[argmax_input(g, o, argmax[o])] = dy[o];
+    }
+    maxpool2d_backward_cpu(g, dy.data(), argmax.data(), dx.data());
+    EXPECT_LT(max_relative_error(dx, want), 1e-6) << describe(g);
+
+    avgpool2d_forward_cpu(g, x.data(), y.data());
+    EXPECT_LT(max_relative_error(y, pool_reference(g, xd, false)), 1e-6) << describe(g);
+    std::fill(want.begin(), want.end(), 0.0);  // dy/4 over each window, 0 outside every window
+    for (int64_t o = 0; o < out_size(g); ++o)
+      for (uint8_t k = 0; k < 4; ++k) want[argmax_input(g, o, k)] = dy[o] / 4.0;
+    std::fill(dx.begin(), dx.end(), 7.0f);
+    avgpool2d_backward_cpu(g, dy.data(), dx.data());
+    EXPECT_LT(max_relative_error(dx, want), 1e-6) << describe(g);
+  }
+}
+
+TEST(PoolCpu, TwoByTwoMaxKeepsTheFirstOfTiesAndPropagatesTheFirstNan) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Pool2dGeometry g = geometry(1, 1, 2, 10, 2, 2, 2, 2);
+  // Windows (top-left, top-right, bottom-left, bottom-right), one per column pair.
+  const std::vector<std::vector<float>> windows = {
+      {1, 3, 3, 2}, {5, 5, 5, 5}, {1, nan, 9, nan}, {nan, 1, 2, 3}, {-1, -2, -3, nan}};
+  const std::vector<int> want_index = {1, 0, 1, 0, 3};
+  std::vector<float> x(20);
+  for (int w = 0; w < 5; ++w)
+    for (int k = 0; k < 4; ++k) x[(k / 2) * 10 + 2 * w + k % 2] = windows[w][k];
+  std::vector<float> y(5);
+  std::vector<uint8_t> argmax(5);
+  maxpool2d_forward_cpu(g, x.data(), y.data(), argmax.data());
+  for (int w = 0; w < 5; ++w) {
+    EXPECT_EQ(argmax[w], want_index[w]) << "window " << w;
+    const float want = windows[w][want_index[w]];
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(y[w])) << "window " << w;
+    else
+      EXPECT_EQ(y[w], want) << "window " << w;
+  }
+}
+
 // Expects validate_pool2d to throw ShapeError whose message names `where` and contains `detail`.
 void expect_rejected(const Pool2dGeometry& g, PoolKind kind, const std::string& detail) {
   try {
