@@ -25,5 +25,6 @@ Action add_profile_command(CLI::App& app);
 Action add_data_command(CLI::App& app);
 Action add_step_command(CLI::App& app);
 Action add_gradcheck_command(CLI::App& app);
+Action add_bench_command(CLI::App& app);
 
 }  // namespace frugal::cli

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   std::vector<frugal::cli::Action> actions = {
       frugal::cli::add_train_command(app), frugal::cli::add_eval_command(app),
       frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
-      frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app)};
+      frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app),
+      frugal::cli::add_bench_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

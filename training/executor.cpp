@@ -60,6 +60,8 @@ void Executor::set_timing(bool on) {
   timing_ = on;
   timings_.assign(graph_.size(), NodeTiming{});
   loss_seconds_ = 0;
+  for (int i = 0; i < graph_.size(); ++i)
+    modes_[i]->set_weight_gradient_timer(on ? &timings_[i].backward_weight : nullptr);
 }
 
 namespace {

@@ -13,9 +13,11 @@
 
 namespace frugal {
 
-// Seconds spent per node, summed over the steps run while timing was on.
+// Seconds spent per node, summed over the steps run while timing was on. `backward_weight` is the part
+// of `backward` its mode reported as weight gradients (0 where the mode does not split its backward).
 struct NodeTiming {
-  double forward = 0, backward = 0;
+  double forward = 0, backward = 0, backward_weight = 0;
+  double backward_data() const { return backward - backward_weight; }
 };
 
 struct StepResult {
@@ -46,6 +48,7 @@ class Executor {
   Graph& graph() { return graph_; }
   uint64_t planner_system_allocations() const;
   // Per-node wall time of forward and backward (and the loss) in training steps, for `profile --time`.
+  // Restarts the sums.
   void set_timing(bool on);
   const std::vector<NodeTiming>& node_timings() const { return timings_; }
   double loss_seconds() const { return loss_seconds_; }

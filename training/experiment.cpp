@@ -54,10 +54,9 @@ LoaderOptions train_loader_options(const nlohmann::json& config) {
 
 namespace {
 
-std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, Graph& graph) {
+std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, const std::vector<Parameter*>& params) {
   const auto& o = config.at("optimizer");
   const bool decay_all = o.value("decay_bn_and_bias", true);
-  std::vector<Parameter*> params = graph.trainable_parameters();
   // Biases and BN parameters are the 1-D tensors; exempt them from weight decay when asked.
   for (Parameter* p : params) p->weight_decay = decay_all || p->value.ndim() > 1;
   const std::string name = o.value("name", std::string("sgd"));
@@ -78,6 +77,18 @@ std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, Graph& g
     return make_adamw(params, a);
   }
   throw ConfigError("optimizer.name: unknown optimizer '" + name + "' (valid: sgd, adamw)");
+}
+
+// MEM-DFA updates each layer inside its step: one optimizer per layer with trainable parameters.
+std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json& config, Graph& graph) {
+  std::vector<std::unique_ptr<Optimizer>> layers;
+  for (int i = 0; i < graph.size(); ++i) {
+    std::vector<Parameter*> params;
+    for (Parameter* p : graph.layer(i).parameters())
+      if (p->trainable) params.push_back(p);
+    layers.push_back(params.empty() ? nullptr : make_optimizer(config, params));
+  }
+  return std::make_unique<PerLayerOptimizer>(std::move(layers));
 }
 
 }  // namespace
@@ -101,9 +112,9 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   const auto& data = config.at("data");
   const int64_t batch = data.value("batch_size", int64_t{128});
   auto modes = assign_backward_modes(*e.graph, config.at("backward"), seed);
-  e.executor = std::make_unique<Executor>(*e.graph, std::move(modes),
-                                          config.at("memory").value("planner", std::string("static")),
-                                          e.num_classes, config.at("train").value("label_smoothing", 0.0f));
+  const std::string planner = config.at("memory").value("planner", std::string("static"));
+  const float label_smoothing = config.at("train").value("label_smoothing", 0.0f);
+  e.executor = std::make_unique<Executor>(*e.graph, std::move(modes), planner, e.num_classes, label_smoothing);
   if (use == ExperimentUse::Evaluate) return e;
 
   const bool drop_last = data.value("drop_last", true);
@@ -112,7 +123,13 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   if (e.steps_per_epoch == 0)
     throw ConfigError("data.batch_size: " + std::to_string(batch) + " is larger than the " + std::to_string(n) +
                       " training samples (with drop_last)");
-  e.optimizer = make_optimizer(config, *e.graph);
+  if (runs_mem_dfa(*e.executor)) {
+    auto per_layer = make_per_layer_optimizer(config, *e.graph);
+    e.mem_dfa = std::make_unique<MemDfaSchedule>(*e.executor, *per_layer, planner, e.num_classes, label_smoothing);
+    e.optimizer = std::move(per_layer);
+  } else {
+    e.optimizer = make_optimizer(config, e.graph->trainable_parameters());
+  }
   const auto& s = config.at("schedule");
   LrScheduleOptions so;
   so.name = s.value("name", std::string("constant"));

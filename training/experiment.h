@@ -1,5 +1,5 @@
 // Everything one run needs, built from a resolved config: data, model, per-layer backward modes,
-// executor, optimizer and learning-rate schedule.
+// executor, optimizer, learning-rate schedule and, when the config chose it, the MEM-DFA step schedule.
 #pragma once
 #include <memory>
 
@@ -11,6 +11,7 @@
 #include "training/graph.h"
 #include "training/optim/lr_schedule.h"
 #include "training/optim/optimizer.h"
+#include "training/schedules/mem_dfa_schedule.h"
 
 namespace frugal {
 
@@ -23,6 +24,9 @@ struct Experiment {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
+  // Set for training when backward.default.mode is "mem_dfa": training steps run it (with `optimizer` a
+  // PerLayerOptimizer it steps block by block); the executor then only evaluates.
+  std::unique_ptr<MemDfaSchedule> mem_dfa;
   int64_t steps_per_epoch = 0;
 };
 

@@ -5,6 +5,8 @@
 
 #include "memory/budget.h"
 #include "memory/profiler.h"
+#include "training/schedules/mem_dfa_report.h"
+#include "training/schedules/training_step.h"
 
 namespace frugal {
 namespace {
@@ -19,8 +21,14 @@ void add_persistent(StepDescription& step, const std::string& owner, const std::
 
 }  // namespace
 
-StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_t* persistent_bytes) {
-  StepDescription step = plan.step;
+int64_t trainable_parameter_count(Graph& graph) {
+  int64_t n = 0;
+  for (Parameter* p : graph.trainable_parameters()) n += p->value.numel();
+  return n;
+}
+
+StepDescription full_step_description(Experiment& e, const StepDescription& plan_step, size_t* persistent_bytes) {
+  StepDescription step = plan_step;
   size_t total = 0;
   Graph& g = *e.graph;
   for (int i = 0; i < g.size(); ++i) {
@@ -42,19 +50,20 @@ StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_
 void check_training_budget(Experiment& e, int64_t batch) {
   const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
   if (budget_mb <= 0) return;
-  const StepPlan& plan = e.executor->training_plan(batch);
   size_t persistent = 0;
-  StepDescription full = full_step_description(e, plan, &persistent);
-  const Planner& planner = e.executor->training_planner();
+  StepDescription full = full_step_description(e, plan_training_step(e, batch), &persistent);
+  const Planner& planner = training_step_planner(e);
   check_memory_budget(full, planner.name(), planner.predicted_peak_bytes() + persistent,
                       static_cast<size_t>(budget_mb * 1048576.0));
 }
 
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
+  extra["parameters"] = trainable_parameter_count(*e.graph);
+  if (e.mem_dfa) return mem_dfa_memory_report(e, e.mem_dfa->runner(), batch, std::move(extra));
   const StepPlan& plan = e.executor->training_plan(batch);
   const Planner& planner = e.executor->training_planner();
   size_t persistent = 0;
-  StepDescription full = full_step_description(e, plan, &persistent);
+  StepDescription full = full_step_description(e, plan.step, &persistent);
 
   Graph& g = *e.graph;
   std::vector<LayerMemoryRow> rows;
@@ -92,11 +101,6 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
   extra["step_arena_bytes"] = planner.predicted_peak_bytes();
   extra["step_lower_bound_bytes"] = lower_bound_bytes(plan.step);
   extra["total_stash_bytes"] = stash_total;
-  extra["parameters"] = [&] {
-    int64_t n = 0;
-    for (Parameter* p : g.trainable_parameters()) n += p->value.numel();
-    return n;
-  }();
   // What the executor really did in its last step, with the persistent buffers live throughout.
   MemoryProfiler measured(full);
   const auto& recorded = e.executor->training_profile().events();

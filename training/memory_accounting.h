@@ -1,6 +1,6 @@
-// The memory report of a training step: the executor's planned buffers (activations, stash,
-// workspace, data), plus what persists across steps (weights, gradients, optimizer state, mode
-// state), broken down per layer.
+// The memory report of a training step: the step's planned buffers (activations, stash, workspace,
+// data), plus what persists across steps (weights, gradients, optimizer state, mode state), broken down
+// per layer. The step is the executor's, or MEM-DFA's when the experiment runs that schedule.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -18,6 +18,8 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
 void check_training_budget(Experiment& e, int64_t batch);
 
 // The step's buffers plus persistent buffers spanning the whole step.
-StepDescription full_step_description(Experiment& e, const StepPlan& plan, size_t* persistent_bytes);
+StepDescription full_step_description(Experiment& e, const StepDescription& step, size_t* persistent_bytes);
+
+int64_t trainable_parameter_count(Graph& graph);
 
 }  // namespace frugal

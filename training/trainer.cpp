@@ -16,6 +16,7 @@
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
+#include "training/schedules/training_step.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -98,16 +99,12 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
 
   log().info("run '{}' in {}: {} on {} ({} train / {} test samples, {} classes), {} parameters", name, dir,
              config.at("model").at("arch").get<std::string>(), e.train_data->describe(), e.train_data->size(),
-             e.test_data->size(), e.num_classes, [&] {
-               int64_t n = 0;
-               for (Parameter* p : e.graph->trainable_parameters()) n += p->value.numel();
-               return n;
-             }());
+             e.test_data->size(), e.num_classes, trainable_parameter_count(*e.graph));
 
   // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
   // outer-product error-feedback memory) from the training batch.
   check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
-  e.executor->training_plan(config.at("data").value("batch_size", int64_t{128}));
+  plan_training_step(e, config.at("data").value("batch_size", int64_t{128}));
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
@@ -141,11 +138,10 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     bool budget_hit = false;
     while (loader.next(b)) {
       const float lr = e.schedule->lr_at(pos.step);
-      StepResult r = e.executor->train_step(b.images, b.labels, static_cast<uint64_t>(pos.step), seed);
+      StepResult r = run_training_step(e, b.images, b.labels, pos.step, seed);
       if (!std::isfinite(r.loss))
         throw Error("training diverged: loss is " + std::to_string(r.loss) + " at step " + std::to_string(pos.step) +
                     " (epoch " + std::to_string(epoch + 1) + "); lower optimizer.lr");
-      e.optimizer->step(lr);
       ++pos.step;
       ++pos.batch_in_epoch;
       loss_sum += static_cast<double>(r.loss) * r.samples;
@@ -161,7 +157,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
         double ips = window_images / std::max(seconds_since(window_start), 1e-9);
         log().info("epoch {} step {} ({}/{}) loss {:.4f} acc {:.2f}% lr {:.4g} {:.0f} img/s mem {} rss {}", epoch + 1,
                    pos.step, pos.batch_in_epoch, e.steps_per_epoch, loss_sum / seen, 100.0 * correct / seen, lr, ips,
-                   mib(e.executor->training_planner().held_bytes()), mib(peak_rss_bytes()));
+                   mib(training_step_planner(e).held_bytes()), mib(peak_rss_bytes()));
         window_start = Clock::now();
         window_images = 0;
       }

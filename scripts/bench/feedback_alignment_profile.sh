@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Memory and step time of exact, fa, dfa and mem_dfa over growing depth (docs/results/fa_dfa.md).
-#   scripts/bench/feedback_alignment_profile.sh BUILD_DIR OUT_DIR [THREADS]
+# Memory and step time of exact, fa, dfa and mem_dfa over growing depth (issue 7's table,
+# docs/results/feedback_alignment.md): MLPs of width 1024 with 4/8/16/32 hidden layers, CNNs of 2/4/8/16
+# conv-BN-ReLU blocks, batch 128, each run `frugal profile --time` (mem_dfa runs its two-pass schedule).
+#   scripts/bench/feedback_alignment_profile.sh BUILD_DIR OUT_DIR [THREADS] [STEPS]
 # THREADS (default 1): on a shared machine one thread gives the steadiest times. Step time: the mean of
-# steps 2..4 (the first warms up).
-# exact/fa/dfa: `frugal profile --time`; mem_dfa: the runner's profile (test_training's disabled
-# MemDfaExperiment.Profile) until the trainer runs MEM-DFA itself. Prints one markdown row per run.
+# steps 2..STEPS (default 4; the first warms up). Prints one markdown row per run.
 set -euo pipefail
 build=${1:-build}
 out=${2:-runs/fa_profile}
 threads=${3:-1}
+steps=${4:-4}
 mkdir -p "$out"
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$(grep -q avx512bw /proc/cpuinfo && echo SkylakeX || echo Haswell)}
 
 hidden() { python3 -c "import sys; print('[' + ','.join(['1024'] * int(sys.argv[1])) + ']')" "$1"; }
 conv_layers() {  # n conv-BN-ReLU blocks of 16 channels, global pool, classifier
@@ -39,14 +39,8 @@ PY
 
 run() {  # arch depth mode config set-value
   local arch=$1 depth=$2 mode=$3 config=$4 set=$5 dir="$out/$1_$2_$3"
-  if [ "$mode" = mem_dfa ]; then
-    FRUGAL_MEMDFA_CONFIG=$config FRUGAL_MEMDFA_SET="$set;threads=$threads" FRUGAL_MEMDFA_OUT=$dir FRUGAL_MEMDFA_STEPS=4 \
-      "$build/test_training" --gtest_also_run_disabled_tests --gtest_filter='MemDfaExperiment.DISABLED_Profile' \
-      >"$dir.log" 2>&1
-  else
-    "$build/frugal" profile --config "$config" --set "$set" --set backward.default.mode=$mode --set threads=$threads --steps 4 --time \
-      -o "$dir" >"$dir.log" 2>&1
-  fi
+  "$build/frugal" profile --config "$config" --set "$set" --set backward.default.mode=$mode --set threads=$threads \
+    --steps "$steps" --time -o "$dir" >"$dir.log" 2>&1
   row "$arch" "$depth" "$mode" "$dir" "$dir.log"
 }
 

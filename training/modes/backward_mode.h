@@ -52,6 +52,13 @@ class BackwardMode {
   }
   // State kept across steps (saved in checkpoints, counted as optimizer_state in reports).
   virtual std::vector<Parameter*> state() { return {}; }
+
+  // Profiling (`profile --time`): while set, a mode that computes weight gradients as a separate piece
+  // adds the seconds it spends on them here, so the backward splits into data and weight parts.
+  void set_weight_gradient_timer(double* seconds) { weight_gradient_seconds_ = seconds; }
+
+ protected:
+  double* weight_gradient_seconds_ = nullptr;
 };
 
 }  // namespace frugal

@@ -1,6 +1,6 @@
-// Config entry of the mem_dfa mode (network-level: use it as backward.default): the knobs of dfa. Its
-// two-pass schedule is run by MemDfaRunner (training/schedules/mem_dfa_runner.h); an executor that runs
-// these modes itself computes dfa's gradients with dfa's memory.
+// Config entry of the mem_dfa mode (network-level: use it as backward.default): the knobs of dfa. An
+// experiment with it trains through MemDfaSchedule (training/schedules/mem_dfa_schedule.h), MEM-DFA's
+// two-pass step; an executor that ran these modes itself would compute dfa's gradients with dfa's memory.
 #include "training/modes/dfa.h"
 #include "training/modes/mode_factories.h"
 

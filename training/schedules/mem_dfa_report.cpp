@@ -9,10 +9,8 @@ namespace frugal {
 
 MemoryReport mem_dfa_memory_report(Experiment& e, MemDfaRunner& runner, int64_t batch, nlohmann::json extra) {
   const MemDfaPlan& plan = runner.plan(batch);
-  StepPlan wrapper;  // full_step_description only reads the step's buffers and schedule
-  wrapper.step = plan.step;
   size_t persistent = 0;
-  StepDescription full = full_step_description(e, wrapper, &persistent);
+  StepDescription full = full_step_description(e, plan.step, &persistent);
 
   Graph& g = *e.graph;
   const auto& bufs = plan.step.buffers;

@@ -183,39 +183,5 @@ TEST(FaMode, ServesOnlyWeightedLayersAndRejectsForeignKnobs) {
   }
 }
 
-// Not a test: what regenerating B costs against storing it, for one 1024x1024 layer at batch 128.
-// Run with --gtest_also_run_disabled_tests --gtest_filter='FaMode.DISABLED_*'.
-TEST(FaMode, DISABLED_RegeneratedVersusStoredFeedbackCost) {
-  ModelBuilder mb(1, Shape{1024});
-  int x = mb.linear("0", mb.input(), 1024);
-  x = mb.activation("1", x, kRelu);
-  x = mb.linear("2", x, 1024);
-  x = mb.activation("3", x, kRelu);
-  mb.linear("4", x, 10);
-  double ms[2] = {0, 0};
-  std::unique_ptr<Graph> graphs[2] = {mb.finish(), nullptr};
-  ModelBuilder mb2(1, Shape{1024});
-  x = mb2.linear("0", mb2.input(), 1024);
-  x = mb2.activation("1", x, kRelu);
-  x = mb2.linear("2", x, 1024);
-  x = mb2.activation("3", x, kRelu);
-  mb2.linear("4", x, 10);
-  graphs[1] = mb2.finish();
-  Executor regen(*graphs[0], modes_from(*graphs[0], kFaDefault), "static", 10);
-  Executor stored(*graphs[1], modes_from(*graphs[1], {{"default", {{"mode", "fa"}, {"memory", true}}}}), "static", 10);
-  Executor* ex[2] = {&regen, &stored};
-  Batch b = random_batch({1024}, 128, 1, 10);
-  double best[2] = {1e9, 1e9};  // the fastest of 20 steps: the least disturbed by other processes
-  for (int rep = 0; rep < 20; ++rep)
-    for (int k = 0; k < 2; ++k) {
-      ex[k]->set_timing(true);
-      ex[k]->train_step(b.images, b.labels, rep, 0);
-      best[k] = std::min(best[k], ex[k]->node_timings()[2].backward);
-    }
-  for (int k = 0; k < 2; ++k) ms[k] = 1e3 * best[k];
-  std::printf("fa backward of Linear 1024->1024, batch 128: regenerated %.2f ms, stored %.2f ms; "
-              "stored keeps %.1f MiB per layer\n", ms[0], ms[1], 1024.0 * 1024 * 4 / 1048576);
-}
-
 }  // namespace
 }  // namespace frugal

@@ -1,0 +1,45 @@
+#include "cli/timed_steps.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "training/memory_accounting.h"
+#include "training/schedules/training_step.h"
+
+namespace frugal::cli {
+
+TimedSteps run_timed_steps(Experiment& e, const nlohmann::json& config, int warmup, int steps, bool per_layer) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  TimedSteps out;
+  out.batch = config.at("data").value("batch_size", int64_t{128});
+  check_training_budget(e, out.batch);
+  LoaderOptions lo = train_loader_options(config);
+  Loader loader(*e.train_data, lo);
+  int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  Batch b;
+  for (int s = 0; s < warmup + steps; ++s) {
+    if (!loader.next(b)) loader.start_epoch(++epoch), loader.next(b);
+    if (per_layer && s == warmup) e.executor->set_timing(true);
+    const auto t0 = Clock::now();
+    compute_training_gradients(e, b.images, b.labels, s, lo.seed);
+    const auto t1 = Clock::now();
+    e.optimizer->step(e.schedule->lr_at(s));
+    const auto t2 = Clock::now();
+    if (s >= warmup) {
+      out.step_seconds.push_back(seconds(t0, t2));
+      out.optimizer_seconds.push_back(seconds(t1, t2));
+    }
+  }
+  return out;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+}  // namespace frugal::cli

@@ -1,0 +1,23 @@
+// The training-step loop shared by `frugal profile` and `frugal bench`: a few warm-up steps, then timed
+// steps on the experiment's training data, each the experiment's gradient step (the executor's, or
+// MEM-DFA's two passes: training/schedules/training_step.h) followed by the optimizer step.
+#pragma once
+#include <vector>
+
+#include "training/experiment.h"
+
+namespace frugal::cli {
+
+struct TimedSteps {
+  std::vector<double> step_seconds;       // per timed step: gradients and optimizer
+  std::vector<double> optimizer_seconds;  // per timed step: the optimizer alone
+  int64_t batch = 0;
+};
+
+// Runs `warmup` untimed steps, then `steps` timed ones. With `per_layer`, the executor also times each
+// node over the timed steps (Executor::node_timings). Checks memory.budget_mb before the first step.
+TimedSteps run_timed_steps(Experiment& e, const nlohmann::json& config, int warmup, int steps, bool per_layer);
+
+double median(std::vector<double> values);
+
+}  // namespace frugal::cli
