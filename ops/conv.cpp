@@ -1,8 +1,9 @@
 #include "ops/conv.h"
 
-#include <algorithm>
+#include <utility>
 
 #include "core/error.h"
+#include "ops/cpu/bias_grad.h"
 #include "ops/init.h"
 
 namespace frugal {
@@ -76,18 +77,8 @@ void Conv2d::backward_weight(const Tensor& input, const Tensor& grad_output, flo
 
 void Conv2d::backward_bias(const Tensor& grad_output) {
   if (!opts_.bias) return;
-  const Conv2dGeometry& g = geometry_;
-  const int64_t plane = g.out_h() * g.out_w();
-  const float* dy = grad_output.f32();
-  float* db = bias_.grad.f32();
-  for (int64_t o = 0; o < g.out_channels; ++o) {
-    double sum = 0;
-    for (int64_t n = 0; n < g.batch; ++n) {
-      const float* p = dy + (n * g.out_channels + o) * plane;
-      for (int64_t i = 0; i < plane; ++i) sum += p[i];
-    }
-    db[o] = static_cast<float>(sum);
-  }
+  bias_gradient_cpu(geometry_.batch, geometry_.out_channels, geometry_.out_h() * geometry_.out_w(),
+                    grad_output.f32(), bias_.grad.f32(), false);
 }
 
 void Conv2d::backward(const BackwardArgs& args) {

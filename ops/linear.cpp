@@ -1,6 +1,7 @@
 #include "ops/linear.h"
 
 #include "core/error.h"
+#include "ops/cpu/bias_grad.h"
 #include "ops/cpu/linear_cpu.h"
 #include "ops/init.h"
 
@@ -52,14 +53,7 @@ void Linear::backward_weight(const Tensor& input, const Tensor& grad_output, flo
 }
 
 void Linear::backward_bias(const Tensor& grad_output) {
-  if (!has_bias_) return;
-  const float* dy = grad_output.f32();
-  float* db = bias_.grad.f32();
-  for (int64_t o = 0; o < out_; ++o) {
-    double sum = 0;
-    for (int64_t n = 0; n < batch_; ++n) sum += dy[n * out_ + o];
-    db[o] = static_cast<float>(sum);
-  }
+  if (has_bias_) bias_gradient_cpu(batch_, out_, 1, grad_output.f32(), bias_.grad.f32(), false);
 }
 
 void Linear::backward(const BackwardArgs& args) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "ops/cpu/bias_grad.h"
 #include "ops/cpu/conv_direct.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/im2col.h"
@@ -28,6 +29,7 @@ int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, i
 // kMinBandPixels output pixels wide because narrower GEMMs lose more speed than the cache gains.
 constexpr int64_t kColumnBandFloats = int64_t{1} << 18;
 constexpr int64_t kMinBandPixels = 256;
+constexpr int64_t kMinSampleGroupPatch = 128;
 
 // Sizes derived from the geometry, per group.
 struct ConvDims {
@@ -39,7 +41,11 @@ struct ConvDims {
   int64_t out_plane;      // OH * OW
   int64_t weight_floats;  // O * C/groups * KH * KW
   int64_t band_rows;      // output rows per im2col band
+  int64_t gemm_samples;   // samples whose columns share one GEMM (several when images are small)
 };
+
+int64_t batch_chunks(const Conv2dGeometry& g);
+bool columns_are_input(const Conv2dGeometry& g);
 
 ConvDims dims_of(const Conv2dGeometry& g) {
   ConvDims d;
@@ -57,6 +63,18 @@ ConvDims dims_of(const Conv2dGeometry& g) {
   const int64_t max_rows = std::max({int64_t{1}, min_rows, kColumnBandFloats / row_floats});
   const int64_t bands = std::max<int64_t>(1, (d.out_h + max_rows - 1) / max_rows);
   d.band_rows = (d.out_h + bands - 1) / bands;
+  // Images smaller than kMinBandPixels put several samples side by side in the column matrix
+  // (within the same column budget), so the GEMMs get wide enough to run at speed: 512 channels at
+  // 4x4 is 1.4x faster with 3 samples per GEMM. Shallow GEMMs (a 1x1 conv of 32 channels) lose more
+  // to gathering and scattering the planes than they gain.
+  d.gemm_samples = 1;
+  if (d.out_plane < kMinBandPixels && d.patch >= kMinSampleGroupPatch && !columns_are_input(g)) {
+    const int64_t samples_per_chunk = (g.batch + batch_chunks(g) - 1) / batch_chunks(g);
+    d.gemm_samples = std::clamp<int64_t>(
+        std::min((kMinBandPixels + d.out_plane - 1) / d.out_plane,
+                 kColumnBandFloats / std::max<int64_t>(1, d.patch * d.out_plane)),
+        1, samples_per_chunk);
+  }
   return d;
 }
 
@@ -82,8 +100,41 @@ int64_t batch_chunks(const Conv2dGeometry& g) {
 
 int64_t chunk_begin(int64_t chunk, int64_t chunks, int64_t batch) { return chunk * batch / chunks; }
 
+// Columns of one band (of gemm_samples samples), then, for several samples, their outputs (or
+// output gradients) gathered into one [O/g, samples*OH*OW] matrix.
 size_t column_floats(const Conv2dGeometry& g, const ConvDims& d) {
-  return columns_are_input(g) ? 0 : static_cast<size_t>(d.patch * d.band_rows * d.out_w);
+  if (columns_are_input(g)) return 0;
+  const int64_t width = d.gemm_samples * d.band_rows * d.out_w;
+  return static_cast<size_t>(d.patch * width + (d.gemm_samples > 1 ? d.group_out * width : 0));
+}
+
+// dst[c][s*plane + i] = src[s*sample_stride + c*plane + i]: planes of several samples side by side.
+void gather_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
+                   int64_t samples, float* dst) {
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t s = 0; s < samples; ++s)
+      std::memcpy(dst + (c * samples + s) * plane, src + s * sample_stride + c * plane,
+                  sizeof(float) * plane);
+}
+
+// The inverse of gather_planes, adding bias[c] (bias may be null).
+void scatter_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
+                    int64_t samples, const float* bias, float* dst) {
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t s = 0; s < samples; ++s) {
+      const float* from = src + (c * samples + s) * plane;
+      float* to = dst + s * sample_stride + c * plane;
+      const float b = bias ? bias[c] : 0.0f;
+      for (int64_t i = 0; i < plane; ++i) to[i] = from[i] + b;
+    }
+}
+
+// Calls body(n, samples) for consecutive groups of up to gemm_samples samples covering [n_begin,
+// n_end).
+template <class Body>
+void for_each_sample_group(const ConvDims& d, int64_t n_begin, int64_t n_end, const Body& body) {
+  for (int64_t n = n_begin; n < n_end; n += d.gemm_samples)
+    body(n, std::min(d.gemm_samples, n_end - n));
 }
 
 // Partial dW and db of one batch chunk other than the first (which accumulates into dw/db directly).
@@ -95,11 +146,13 @@ size_t partial_gradient_floats(const Conv2dGeometry& g, const ConvDims& d) {
 // whole padded planes, which only large images make big.
 constexpr size_t kMaxDirectScratchFloats = size_t{1} << 20;
 
-// The direct stride-1 kernels (conv_direct.h) are considered when every thread has samples of its own;
-// 1x1 convs that read their input as columns go straight to sgemm instead. Each pass then checks that
-// its direct kernel suits the shape.
+// The direct kernels (conv_direct.h) are considered when every thread has samples of its own; 1x1
+// convs go to sgemm instead (their im2col is at most a subsampling copy, and one tap gives the
+// direct kernel too little work per loaded vector). Each pass then checks that its direct kernel
+// suits the shape.
 bool direct_candidate(const Conv2dGeometry& g) {
-  return !columns_are_input(g) && batch_chunks(g) >= (omp_in_parallel() ? 1 : omp_get_max_threads());
+  return g.kernel_h * g.kernel_w > 1 &&
+         batch_chunks(g) >= (omp_in_parallel() ? 1 : omp_get_max_threads());
 }
 
 bool use_direct_forward(const Conv2dGeometry& g) {
@@ -112,6 +165,12 @@ bool use_direct_backward_data(const Conv2dGeometry& g) {
          direct_conv_scratch_floats(direct_backward_data_plan(g)) <= kMaxDirectScratchFloats;
 }
 
+bool use_direct_strided_backward_data(const Conv2dGeometry& g) {
+  return direct_candidate(g) && direct_strided_backward_data_applies(g) &&
+         direct_strided_scratch_floats(direct_strided_backward_data_plan(g)) <=
+             kMaxDirectScratchFloats;
+}
+
 bool use_direct_weight_grad(const Conv2dGeometry& g) {
   return direct_candidate(g) && direct_weight_grad_applies(g) &&
          direct_weight_grad_scratch_floats(direct_forward_plan(g)) <= kMaxDirectScratchFloats;
@@ -121,24 +180,6 @@ bool use_direct_weight_grad(const Conv2dGeometry& g) {
 size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
   return use_direct_weight_grad(g) ? direct_weight_grad_scratch_floats(direct_forward_plan(g))
                                    : column_floats(g, d);
-}
-
-// db[o] += sum of dy[o, :, :] for one sample, in double so the OH*OW terms add without float drift.
-// Independent partial sums (a fixed lane per index mod kLanes) let the adds pipeline and vectorise
-// without reordering anything run to run.
-void add_bias_gradient(const Conv2dGeometry& g, const ConvDims& d, const float* dy_sample, float* db) {
-  constexpr int64_t kLanes = 8;
-  for (int64_t o = 0; o < g.out_channels; ++o) {
-    const float* row = dy_sample + o * d.out_plane;
-    double lanes[kLanes] = {};
-    int64_t i = 0;
-    for (; i + kLanes <= d.out_plane; i += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += row[i + l];
-    for (; i < d.out_plane; ++i) lanes[i % kLanes] += row[i];
-    double row_sum = 0.0;
-    for (double lane : lanes) row_sum += lane;
-    db[o] += static_cast<float>(row_sum);
-  }
 }
 
 // Runs body(chunk, first_sample, end_sample) for every batch chunk. Several chunks run in parallel, each
@@ -211,8 +252,14 @@ size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
     return direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
   };
   const size_t forward = use_direct_forward(g) ? direct_conv_floats(direct_forward_plan(g)) : columns;
-  const size_t backward_data =
-      use_direct_backward_data(g) ? direct_conv_floats(direct_backward_data_plan(g)) : columns;
+  size_t backward_data = columns;
+  if (use_direct_backward_data(g)) {
+    backward_data = direct_conv_floats(direct_backward_data_plan(g));
+  } else if (use_direct_strided_backward_data(g)) {
+    const std::vector<DirectDataPhase> phases = direct_strided_backward_data_plan(g);
+    backward_data = direct_strided_packed_weight_floats(phases) +
+                    chunks * direct_strided_scratch_floats(phases);
+  }
   const size_t backward_weight =
       chunks * weight_grad_chunk_floats(g, d) + (chunks - 1) * partial_gradient_floats(g, d);
   return std::max({forward, backward_data, backward_weight});
@@ -237,6 +284,23 @@ void direct_conv_batch(const Conv2dGeometry& g, const DirectConvPlan& p, const f
   });
 }
 
+// The strided backward-data counterpart: packs each phase's weights, then each chunk computes dx of
+// its samples phase by phase.
+void direct_strided_backward_data_batch(const Conv2dGeometry& g, const float* dy, const float* w,
+                                        float* dx, float* workspace) {
+  const std::vector<DirectDataPhase> phases = direct_strided_backward_data_plan(g);
+  pack_direct_strided_weights(g, phases, w, workspace);
+  float* scratch = workspace + direct_strided_packed_weight_floats(phases);
+  const size_t scratch_floats = direct_strided_scratch_floats(phases);
+  const int64_t dy_sample = g.out_channels * g.out_h() * g.out_w(),
+                dx_sample = g.in_channels * g.in_h * g.in_w;
+  for_each_batch_chunk(g, batch_chunks(g), [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
+    for (int64_t n = n_begin; n < n_end; ++n)
+      direct_strided_backward_data_sample(g, phases, dy + n * dy_sample, workspace,
+                                          dx + n * dx_sample, scratch + chunk * scratch_floats);
+  });
+}
+
 }  // namespace
 
 void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
@@ -244,16 +308,29 @@ void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w,
   if (use_direct_forward(g)) return direct_conv_batch(g, direct_forward_plan(g), x, w, false, bias, y, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
+  const int64_t x_sample = g.in_channels * d.in_plane, y_sample = g.out_channels * d.out_plane;
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
     float* col = workspace + chunk * column_floats(g, d);
-    for (int64_t n = n_begin; n < n_end; ++n) {
+    for_each_sample_group(d, n_begin, n_end, [&](int64_t n, int64_t samples) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* x_group = x + (n * g.in_channels + grp * d.group_in) * d.in_plane;
+        const float* x_group = x + n * x_sample + grp * d.group_in * d.in_plane;
         const float* w_group = w + grp * d.group_out * d.patch;  // [O/g, patch]
-        float* y_group = y + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        float* y_group = y + n * y_sample + grp * d.group_out * d.out_plane;
+        const float* b_group = bias ? bias + grp * d.group_out : nullptr;
+        if (samples > 1) {  // stage[O/g, samples*OH*OW] = w_group * col[patch, samples*OH*OW]
+          const int64_t width = samples * d.out_plane;
+          float* stage = col + d.patch * width;
+          for (int64_t s = 0; s < samples; ++s)
+            im2col_cpu(g, x_group + s * x_sample, d.group_in, {0, d.out_h}, col + s * d.out_plane,
+                       width);
+          sgemm_rowmajor_parallel(false, false, d.group_out, width, d.patch, 1.0f, w_group, d.patch,
+                                  col, width, 0.0f, stage, width);
+          scatter_planes(stage, y_sample, d.group_out, d.out_plane, samples, b_group, y_group);
+          continue;
+        }
         if (bias) {
           for (int64_t o = 0; o < d.group_out; ++o)
-            std::fill_n(y_group + o * d.out_plane, d.out_plane, bias[grp * d.group_out + o]);
+            std::fill_n(y_group + o * d.out_plane, d.out_plane, b_group[o]);
         }
         const float beta = bias ? 1.0f : 0.0f;
         if (columns_are_input(g)) {  // y_group[O/g, H*W] (+)= w_group * x_group[C/g, H*W]
@@ -269,7 +346,7 @@ void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w,
                                   band, beta, y_group + rows.begin * d.out_w, d.out_plane);
         });
       }
-    }
+    });
   });
 }
 
@@ -277,21 +354,36 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
                               float* workspace) {
   if (use_direct_backward_data(g))
     return direct_conv_batch(g, direct_backward_data_plan(g), dy, w, true, nullptr, dx, workspace);
+  if (use_direct_strided_backward_data(g))
+    return direct_strided_backward_data_batch(g, dy, w, dx, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);
+  const int64_t dx_sample = g.in_channels * d.in_plane, dy_sample = g.out_channels * d.out_plane;
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
     float* col = workspace + chunk * column_floats(g, d);
-    for (int64_t n = n_begin; n < n_end; ++n) {
+    for_each_sample_group(d, n_begin, n_end, [&](int64_t n, int64_t samples) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* dy_group = dy + (n * g.out_channels + grp * d.group_out) * d.out_plane;
+        const float* dy_group = dy + n * dy_sample + grp * d.group_out * d.out_plane;
         const float* w_group = w + grp * d.group_out * d.patch;  // [O/g, patch]
-        float* dx_group = dx + (n * g.in_channels + grp * d.group_in) * d.in_plane;
+        float* dx_group = dx + n * dx_sample + grp * d.group_in * d.in_plane;
         if (columns_are_input(g)) {  // dx_group[C/g, H*W] = w_group^T * dy_group[O/g, H*W]
           sgemm_rowmajor_parallel(true, false, d.patch, d.out_plane, d.group_out, 1.0f, w_group, d.patch,
                                   dy_group, d.out_plane, 0.0f, dx_group, d.out_plane);
           continue;
         }
-        std::memset(dx_group, 0, sizeof(float) * d.group_in * d.in_plane);
+        for (int64_t s = 0; s < samples; ++s)
+          std::memset(dx_group + s * dx_sample, 0, sizeof(float) * d.group_in * d.in_plane);
+        if (samples > 1) {  // col[patch, samples*OH*OW] = w_group^T * dy gathered side by side
+          const int64_t width = samples * d.out_plane;
+          float* stage = col + d.patch * width;
+          gather_planes(dy_group, dy_sample, d.group_out, d.out_plane, samples, stage);
+          sgemm_rowmajor_parallel(true, false, d.patch, width, d.group_out, 1.0f, w_group, d.patch,
+                                  stage, width, 0.0f, col, width);
+          for (int64_t s = 0; s < samples; ++s)
+            col2im_add_cpu(g, col + s * d.out_plane, d.group_in, {0, d.out_h},
+                           dx_group + s * dx_sample, width);
+          continue;
+        }
         for_each_band(d, [&](OutputRows rows) {
           // col[patch, band] = w_group^T[patch, O/g] * dy_group[O/g, band], then scattered into dx
           const int64_t band = rows.count() * d.out_w;
@@ -300,7 +392,7 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
           col2im_add_cpu(g, col, d.group_in, rows, dx_group);
         });
       }
-    }
+    });
   });
 }
 
@@ -313,6 +405,7 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
   const size_t chunk_floats = weight_grad_chunk_floats(g, d);
   float* partials = workspace + chunks * chunk_floats;
   const size_t partial_floats = partial_gradient_floats(g, d);
+  const int64_t x_sample = g.in_channels * d.in_plane, dy_sample = g.out_channels * d.out_plane;
 
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
     float* scratch = workspace + chunk * chunk_floats;
@@ -323,22 +416,40 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
       std::memset(dw_sum, 0, sizeof(float) * d.weight_floats);
       if (db_sum) std::memset(db_sum, 0, sizeof(float) * g.out_channels);
     }
-    for (int64_t n = n_begin; n < n_end; ++n) {
-      const float* dy_sample = dy + n * g.out_channels * d.out_plane;
-      if (db_sum) add_bias_gradient(g, d, dy_sample, db_sum);
-      if (direct) {
-        if ((n - n_begin) % plan.grad_samples == 0)
-          direct_weight_grad_samples(plan, x + n * g.in_channels * d.in_plane, dy_sample,
-                                     std::min(plan.grad_samples, n_end - n), dw_sum, scratch);
-        continue;
+    // db sums each group of samples while its dy is in cache for the dW product.
+    auto add_bias_gradient = [&](int64_t n, int64_t samples) {
+      if (db_sum)
+        bias_gradient_cpu(samples, g.out_channels, d.out_plane, dy + n * dy_sample, db_sum, true);
+    };
+    if (direct) {
+      for (int64_t n = n_begin; n < n_end; n += plan.grad_samples) {
+        const int64_t samples = std::min(plan.grad_samples, n_end - n);
+        add_bias_gradient(n, samples);
+        direct_weight_grad_samples(plan, x + n * x_sample, dy + n * dy_sample, samples, dw_sum,
+                                   scratch);
       }
+      return;
+    }
+    for_each_sample_group(d, n_begin, n_end, [&](int64_t n, int64_t samples) {
+      add_bias_gradient(n, samples);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* x_group = x + (n * g.in_channels + grp * d.group_in) * d.in_plane;
-        const float* dy_group = dy_sample + grp * d.group_out * d.out_plane;
+        const float* x_group = x + n * x_sample + grp * d.group_in * d.in_plane;
+        const float* dy_group = dy + n * dy_sample + grp * d.group_out * d.out_plane;
         float* dw_group = dw_sum + grp * d.group_out * d.patch;  // [O/g, patch]
         if (columns_are_input(g)) {  // dw_group += dy_group[O/g, H*W] * x_group^T[H*W, C/g]
           sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, d.out_plane, 1.0f, dy_group,
                                   d.out_plane, x_group, d.out_plane, 1.0f, dw_group, d.patch);
+          continue;
+        }
+        if (samples > 1) {  // dw_group += dy gathered side by side * col^T[samples*OH*OW, patch]
+          const int64_t width = samples * d.out_plane;
+          float* stage = scratch + d.patch * width;
+          gather_planes(dy_group, dy_sample, d.group_out, d.out_plane, samples, stage);
+          for (int64_t s = 0; s < samples; ++s)
+            im2col_cpu(g, x_group + s * x_sample, d.group_in, {0, d.out_h},
+                       scratch + s * d.out_plane, width);
+          sgemm_rowmajor_parallel(false, true, d.group_out, d.patch, width, 1.0f, stage, width,
+                                  scratch, width, 1.0f, dw_group, d.patch);
           continue;
         }
         for_each_band(d, [&](OutputRows rows) {
@@ -350,7 +461,7 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
                                   dw_group, d.patch);
         });
       }
-    }
+    });
   });
 
   // Fixed-order reduction: dw = ((dw + partial_1) + partial_2) + ... whichever thread did what.

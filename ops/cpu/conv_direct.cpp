@@ -5,35 +5,25 @@
 #include <cstring>
 #include <utility>
 
+#include "ops/cpu/conv_direct_parts.h"
 #include "ops/cpu/conv_simd.h"
 
 namespace frugal {
 
+using namespace direct_detail;
+
 namespace {
 
-using simd::kLanes;
 using simd::Vec;
 
-// Register tiles. Forward: kOutTile output channels x kPixelTile vectors of pixels, accumulators plus one
-// vector per pixel column plus a broadcast weight fill the register file. Weight gradient: kGradOutTile
-// output channels x kGradTapTile taps, each accumulator a vector of kLanes input channels.
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
-constexpr int kOutTile = 8, kPixelTile = 3, kGradOutTile = 3, kGradTapTile = 9;
-#elif defined(__AVX2__) && defined(__FMA__)
-constexpr int kOutTile = 4, kPixelTile = 2, kGradOutTile = 1, kGradTapTile = 9;
-#else
-constexpr int kOutTile = 4, kPixelTile = 4, kGradOutTile = 2, kGradTapTile = 9;
-#endif
-constexpr int64_t kTilePixels = int64_t{kPixelTile} * kLanes;
 // Output pixels the weight gradient sums in registers (over several samples when they are small) before
 // adding its accumulators to dw.
 constexpr int64_t kGradPixels = 1024;
 
-int64_t round_up(int64_t v, int64_t multiple) { return (v + multiple - 1) / multiple * multiple; }
-
 DirectConvPlan make_plan(int64_t in_channels, int64_t out_channels, int64_t in_h, int64_t in_w,
                          int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
-                         int64_t dilation_h, int64_t dilation_w) {
+                         int64_t dilation_h, int64_t dilation_w, int64_t stride_h = 1,
+                         int64_t stride_w = 1) {
   DirectConvPlan p;
   p.in_channels = in_channels;
   p.out_channels = out_channels;
@@ -42,73 +32,127 @@ DirectConvPlan make_plan(int64_t in_channels, int64_t out_channels, int64_t in_h
   p.in_w = in_w;
   p.pad_h = pad_h;
   p.pad_w = pad_w;
-  p.padded_w = in_w + 2 * pad_w;
-  const int64_t padded_h = in_h + 2 * pad_h;
-  p.out_h = padded_h - dilation_h * (kernel_h - 1);
-  p.out_w = p.padded_w - dilation_w * (kernel_w - 1);
-  p.wide_pixels = round_up(p.out_h * p.padded_w, kTilePixels);
+  p.stride_h = stride_h;
+  p.stride_w = stride_w;
+  p.out_h = (in_h + 2 * pad_h - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  p.out_w = (in_w + 2 * pad_w - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  // Output row oh reads phase rows oh + shift, shift <= the last tap's.
+  p.phase_h = p.out_h + tap_phase(kernel_h - 1, dilation_h, stride_h).shift;
+  p.padded_w = p.out_w + tap_phase(kernel_w - 1, dilation_w, stride_w).shift;
+  p.wide_pixels = round_up(p.out_h * p.padded_w, kLanes);
+  std::vector<int64_t> phase_of_tap, shift_of_tap;  // phase index, offset within the phase
+  int64_t max_shift = 0;
   for (int64_t kh = 0; kh < kernel_h; ++kh)
-    for (int64_t kw = 0; kw < kernel_w; ++kw)
-      p.tap_offsets.push_back(kh * dilation_h * p.padded_w + kw * dilation_w);
-  // The last tile reads up to wide_pixels - 1 + the largest tap offset.
-  p.plane_stride = round_up(std::max(padded_h * p.padded_w, p.wide_pixels + p.tap_offsets.back()), kLanes);
+    for (int64_t kw = 0; kw < kernel_w; ++kw) {
+      const TapPhase r = tap_phase(kh, dilation_h, stride_h),
+                     c = tap_phase(kw, dilation_w, stride_w);
+      shift_of_tap.push_back(r.shift * p.padded_w + c.shift);
+      max_shift = std::max(max_shift, shift_of_tap.back());
+      phase_of_tap.push_back(r.phase * stride_w + c.phase);
+    }
+  std::vector<int64_t> phase_index(stride_h * stride_w, -1);  // used phases in (a, b) order
+  for (int64_t id : phase_of_tap) phase_index[id] = 0;
+  for (int64_t id = 0; id < stride_h * stride_w; ++id)
+    if (phase_index[id] == 0) {
+      phase_index[id] = static_cast<int64_t>(p.phases.size());
+      p.phases.push_back({id / stride_w, id % stride_w});
+    }
+  // The last tile reads up to wide_pixels - 1 + the largest shift.
+  p.phase_stride = round_up(std::max(p.phase_h * p.padded_w, p.wide_pixels + max_shift), kLanes);
+  p.plane_stride = static_cast<int64_t>(p.phases.size()) * p.phase_stride;
+  for (int64_t t = 0; t < p.taps; ++t)
+    p.tap_offsets.push_back(phase_index[phase_of_tap[t]] * p.phase_stride + shift_of_tap[t]);
   p.out_rows = round_up(out_channels, kOutTile);
-  p.padded_pixels = padded_h * p.padded_w;
   p.grad_samples = std::clamp<int64_t>(kGradPixels / (p.out_h * p.out_w), 1, 16);
   return p;
 }
-
-// The wide grid computes Wp - OW discarded columns per row and rounds up to whole tiles; past this
-// factor over the real output pixels (small images), im2col + sgemm is faster.
-constexpr double kMaxWideGridOverhead = 1.6;
 
 bool wide_grid_pays(const DirectConvPlan& p) {
   return p.wide_pixels <= kMaxWideGridOverhead * p.out_h * p.out_w;
 }
 
-// xpad[c] = x[c] surrounded by pad_h rows and pad_w columns of zeros, then zeros up to plane_stride.
-void pad_planes(const DirectConvPlan& p, const float* x, float* xpad) {
-  const int64_t wp = p.padded_w;
+// Calls run(pixel, count, input_index) for each row of phase plane `phase` that reads the input:
+// pixels [pixel, pixel + count) of the plane read input_index + j*stride_w, j < count, of one [H,
+// W] plane. Every other pixel of the plane is padding.
+template <class Run>
+void for_each_input_run(const DirectConvPlan& p, const DirectConvPlan::Phase& phase,
+                        const Run& run) {
+  const Span rows = inside_input(p.in_h, p.pad_h, p.stride_h, phase.row, p.phase_h);
+  const Span cols = inside_input(p.in_w, p.pad_w, p.stride_w, phase.col, p.padded_w);
+  if (cols.begin == cols.end) return;
+  for (int64_t i = rows.begin; i < rows.end; ++i)
+    run(i * p.padded_w + cols.begin, cols.end - cols.begin,
+        (p.stride_h * i + phase.row - p.pad_h) * p.in_w + p.stride_w * cols.begin + phase.col -
+            p.pad_w);
+}
+
+}  // namespace
+
+void direct_detail::pad_planes(const DirectConvPlan& p, const float* x, float* xpad) {
   for (int64_t c = 0; c < p.in_channels; ++c) {
     const float* src = x + c * p.in_h * p.in_w;
-    float* dst = xpad + c * p.plane_stride;
-    std::memset(dst, 0, sizeof(float) * (p.pad_h * wp + p.pad_w));
-    float* row = dst + p.pad_h * wp + p.pad_w;
-    for (int64_t h = 0; h < p.in_h; ++h, row += wp) {
-      std::memcpy(row, src + h * p.in_w, sizeof(float) * p.in_w);
-      if (h + 1 < p.in_h) std::memset(row + p.in_w, 0, sizeof(float) * 2 * p.pad_w);
+    for (size_t k = 0; k < p.phases.size(); ++k) {
+      float* dst = xpad + c * p.plane_stride + k * p.phase_stride;
+      int64_t written = 0;  // the padding between runs is one contiguous fill
+      for_each_input_run(p, p.phases[k], [&](int64_t pixel, int64_t count, int64_t in) {
+        std::fill(dst + written, dst + pixel, 0.0f);
+        float* row = dst + pixel;
+        if (p.stride_w == 1) {
+          std::memcpy(row, src + in, sizeof(float) * count);
+        } else if (p.stride_w == 2) {  // a constant stride the compiler vectorises (ResNet's case)
+          for (int64_t j = 0; j < count; ++j) row[j] = src[in + j * 2];
+        } else {
+          for (int64_t j = 0; j < count; ++j) row[j] = src[in + j * p.stride_w];
+        }
+        written = pixel + count;
+      });
+      std::fill(dst + written, dst + p.phase_stride, 0.0f);
     }
-    float* end = dst + p.plane_stride;
-    float* tail = row - wp + p.in_w;  // just past the last input row
-    std::memset(tail, 0, sizeof(float) * (end - tail));
   }
 }
 
+namespace {
+
 // out[o][q + j] = sum over c, t of packed[c][t][o] * in[c][q + j + tap_offset[t]] for the tile of
-// kOutTile channels and kTilePixels pixels starting at q (in and out already point at q).
+// kOutTile channels and PT vectors of pixels starting at q (in and out already point at q).
+template <int PT>
 void forward_tile(const float* in, int64_t plane_stride, int64_t channels, const int64_t* offsets,
                   int64_t taps, const float* packed, float* out, int64_t out_stride) {
-  Vec acc[kOutTile][kPixelTile];
+  Vec acc[kOutTile][PT];
   for (auto& row : acc)
     for (Vec& a : row) a = simd::zero();
   for (int64_t c = 0; c < channels; ++c) {
     const float* plane = in + c * plane_stride;
     for (int64_t t = 0; t < taps; ++t, packed += kOutTile) {
       const float* src = plane + offsets[t];
-      Vec v[kPixelTile];
-      for (int j = 0; j < kPixelTile; ++j) v[j] = simd::load(src + j * kLanes);
+      Vec v[PT];
+      for (int j = 0; j < PT; ++j) v[j] = simd::load(src + j * kLanes);
       for (int o = 0; o < kOutTile; ++o) {
         const Vec w = simd::broadcast(packed + o);
-        for (int j = 0; j < kPixelTile; ++j) acc[o][j] = simd::fma(w, v[j], acc[o][j]);
+        for (int j = 0; j < PT; ++j) acc[o][j] = simd::fma(w, v[j], acc[o][j]);
       }
     }
   }
   for (int o = 0; o < kOutTile; ++o)
-    for (int j = 0; j < kPixelTile; ++j) simd::store(out + o * out_stride + j * kLanes, acc[o][j]);
+    for (int j = 0; j < PT; ++j) simd::store(out + o * out_stride + j * kLanes, acc[o][j]);
 }
 
-// Channels-last padded planes for the weight gradient: xt[c / kLanes][pixel][c % kLanes], zero in the
-// padding and in the lanes past in_channels, so one aligned vector holds a pixel of kLanes channels.
+using ForwardTile = void (*)(const float*, int64_t, int64_t, const int64_t*, int64_t, const float*,
+                             float*, int64_t);
+
+// forward_tile<pt> for runtime pt in [1, kPixelTile]: full tiles, then one narrower tile for the
+// rest of the wide grid, so small images round up to a vector rather than to a whole tile.
+template <int... PT>
+constexpr std::array<ForwardTile, sizeof...(PT)> forward_tile_table(
+    std::integer_sequence<int, PT...>) {
+  return {&forward_tile<PT + 1>...};
+}
+constexpr auto kForwardTiles = forward_tile_table(std::make_integer_sequence<int, kPixelTile>{});
+
+// Channels-last phase planes for the weight gradient: xt[c / kLanes][phase][pixel][c % kLanes]
+// (phases plane_stride / phases.size() pixels apart), zero in the padding and in the lanes past
+// in_channels, so one aligned vector holds a pixel of kLanes channels. Pixels past a phase plane
+// are never read.
 int64_t channel_blocks(const DirectConvPlan& p) { return (p.in_channels + kLanes - 1) / kLanes; }
 
 void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
@@ -116,21 +160,20 @@ void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
   for (int64_t cb = 0; cb < channel_blocks(p); ++cb) {
     const int64_t channels = std::min<int64_t>(kLanes, p.in_channels - cb * kLanes);
     const float* planes = x + cb * kLanes * plane;
-    float* block = xt + cb * p.padded_pixels * kLanes;
-    float* row = block + p.pad_h * p.padded_w * kLanes;  // first input row
-    std::memset(block, 0, sizeof(float) * (p.pad_h * p.padded_w + p.pad_w) * kLanes);
-    for (int64_t h = 0; h < p.in_h; ++h, row += p.padded_w * kLanes) {
-      float* pixel = row + p.pad_w * kLanes;
-      for (int64_t w = 0; w < p.in_w; ++w, pixel += kLanes) {  // one pixel's channels, one vector
-        const float* source = planes + h * p.in_w + w;
-        for (int64_t l = 0; l < channels; ++l) pixel[l] = source[l * plane];
-        for (int64_t l = channels; l < kLanes; ++l) pixel[l] = 0.0f;
-      }
-      std::memset(pixel, 0, sizeof(float) * 2 * p.pad_w * kLanes);  // right padding, next row's left
+    for (size_t k = 0; k < p.phases.size(); ++k) {
+      float* block = xt + (cb * p.plane_stride + k * p.phase_stride) * kLanes;
+      int64_t written = 0;
+      for_each_input_run(p, p.phases[k], [&](int64_t pixel, int64_t count, int64_t in) {
+        std::fill(block + written * kLanes, block + pixel * kLanes, 0.0f);
+        for (int64_t j = 0; j < count; ++j, in += p.stride_w) {  // one pixel's channels, one vector
+          float* lanes = block + (pixel + j) * kLanes;
+          for (int64_t l = 0; l < channels; ++l) lanes[l] = planes[l * plane + in];
+          for (int64_t l = channels; l < kLanes; ++l) lanes[l] = 0.0f;
+        }
+        written = pixel + count;
+      });
+      std::fill(block + written * kLanes, block + p.phase_h * p.padded_w * kLanes, 0.0f);
     }
-    float* end = block + p.padded_pixels * kLanes;
-    float* tail = row - p.pad_w * kLanes;
-    std::memset(tail, 0, sizeof(float) * (end - tail));
   }
 }
 
@@ -184,12 +227,12 @@ constexpr auto kGradTiles = grad_tile_table(std::make_integer_sequence<int, kGra
 }  // namespace
 
 bool direct_conv_applies(const Conv2dGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && wide_grid_pays(direct_forward_plan(g));
+  return g.groups == 1 && wide_grid_pays(direct_forward_plan(g));
 }
 
 DirectConvPlan direct_forward_plan(const Conv2dGeometry& g) {
   return make_plan(g.in_channels, g.out_channels, g.in_h, g.in_w, g.kernel_h, g.kernel_w, g.pad_h,
-                   g.pad_w, g.dilation_h, g.dilation_w);
+                   g.pad_w, g.dilation_h, g.dilation_w, g.stride_h, g.stride_w);
 }
 
 bool direct_backward_data_applies(const Conv2dGeometry& g) {
@@ -204,8 +247,15 @@ DirectConvPlan direct_backward_data_plan(const Conv2dGeometry& g) {
                    g.dilation_h, g.dilation_w);
 }
 
+// A strided conv's split planes of outputs below 8x8 hold mostly padding and tile tails; im2col +
+// sgemm with several samples per GEMM (conv_cpu.cpp) computes that weight gradient 1.3x faster
+// (256->512 channels, 8x8 -> 4x4, 1 thread).
+constexpr int64_t kMinStridedGradPixels = 64;
+
 bool direct_weight_grad_applies(const Conv2dGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1 && g.groups == 1 && g.in_channels >= kLanes;
+  const bool strided = g.stride_h * g.stride_w > 1;
+  return g.groups == 1 && g.in_channels >= kLanes &&
+         !(strided && g.out_h() * g.out_w() < kMinStridedGradPixels);
 }
 
 size_t direct_packed_weight_floats(const DirectConvPlan& p) {
@@ -217,20 +267,34 @@ size_t direct_conv_scratch_floats(const DirectConvPlan& p) {
 }
 
 size_t direct_weight_grad_scratch_floats(const DirectConvPlan& p) {
-  return static_cast<size_t>(p.grad_samples * channel_blocks(p) * p.padded_pixels * kLanes);
+  return static_cast<size_t>(p.grad_samples * channel_blocks(p) * p.plane_stride * kLanes);
 }
 
-void pack_direct_weights(const DirectConvPlan& p, const float* w, bool transpose_flip, float* packed) {
-  // packed[o / kOutTile][c][t][o % kOutTile], zero for the rows past out_channels.
+void direct_detail::compute_wide(const DirectConvPlan& p, const float* xpad, const float* packed,
+                                 float* wide) {
+  const int64_t weights_per_tile = p.in_channels * p.taps * kOutTile;
+  for (int64_t q = 0; q < p.wide_pixels; q += kTilePixels) {
+    const ForwardTile tile = kForwardTiles[std::min(kTilePixels, p.wide_pixels - q) / kLanes - 1];
+    for (int64_t ob = 0; ob < p.out_rows / kOutTile; ++ob)
+      tile(xpad + q, p.plane_stride, p.in_channels, p.tap_offsets.data(), p.taps,
+           packed + ob * weights_per_tile, wide + ob * kOutTile * p.wide_pixels + q, p.wide_pixels);
+  }
+}
+
+void pack_direct_weights(const DirectConvPlan& p, const float* w, bool transpose_flip,
+                         float* packed) {
   const int64_t C = p.in_channels, T = p.taps;
-  for (int64_t o = 0; o < p.out_rows; ++o)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t t = 0; t < T; ++t) {
-        float v = 0.0f;
-        if (o < p.out_channels)  // transposed: w is [C', O'] = [c, o] of this plan
-          v = transpose_flip ? w[(c * p.out_channels + o) * T + (T - 1 - t)] : w[(o * C + c) * T + t];
-        packed[((o / kOutTile * C + c) * T + t) * kOutTile + o % kOutTile] = v;
-      }
+  if (transpose_flip) {  // w is [C', O'] = [c, o] of this plan
+    pack_weights(
+        p,
+        [&](int64_t o, int64_t c, int64_t t) {
+          return w[(c * p.out_channels + o) * T + (T - 1 - t)];
+        },
+        packed);
+  } else {
+    pack_weights(
+        p, [&](int64_t o, int64_t c, int64_t t) { return w[(o * C + c) * T + t]; }, packed);
+  }
 }
 
 void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* packed, const float* bias,
@@ -238,12 +302,7 @@ void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* pa
   float* xpad = scratch;
   float* wide = scratch + p.in_channels * p.plane_stride;  // [out_rows, wide_pixels]
   pad_planes(p, x, xpad);
-  const int64_t weights_per_tile = p.in_channels * p.taps * kOutTile;
-  for (int64_t q = 0; q < p.wide_pixels; q += kTilePixels)
-    for (int64_t ob = 0; ob < p.out_rows / kOutTile; ++ob)
-      forward_tile(xpad + q, p.plane_stride, p.in_channels, p.tap_offsets.data(), p.taps,
-                   packed + ob * weights_per_tile, wide + ob * kOutTile * p.wide_pixels + q,
-                   p.wide_pixels);
+  compute_wide(p, xpad, packed, wide);
   for (int64_t o = 0; o < p.out_channels; ++o) {
     const float b = bias ? bias[o] : 0.0f;
     for (int64_t oh = 0; oh < p.out_h; ++oh) {
@@ -261,7 +320,7 @@ void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* pa
 void direct_weight_grad_samples(const DirectConvPlan& p, const float* x, const float* dy, int64_t samples,
                                 float* dw, float* scratch) {
   const int64_t C = p.in_channels, O = p.out_channels, T = p.taps;
-  const int64_t xt_sample = channel_blocks(p) * p.padded_pixels * kLanes;
+  const int64_t xt_sample = channel_blocks(p) * p.plane_stride * kLanes;
   for (int64_t s = 0; s < samples; ++s)
     pad_channels_last(p, x + s * C * p.in_h * p.in_w, scratch + s * xt_sample);
   for (int64_t cb = 0; cb < channel_blocks(p); ++cb) {
@@ -273,7 +332,7 @@ void direct_weight_grad_samples(const DirectConvPlan& p, const float* x, const f
       const int64_t ot = O / tiles + (tile < O % tiles ? 1 : 0);
       for (int64_t t = 0; t < T; t += kGradTapTile) {
         const int64_t tt = std::min<int64_t>(kGradTapTile, T - t);
-        kGradTiles[ot - 1][tt - 1](p, scratch + cb * p.padded_pixels * kLanes, xt_sample,
+        kGradTiles[ot - 1][tt - 1](p, scratch + cb * p.plane_stride * kLanes, xt_sample,
                                    dy + o * p.out_h * p.out_w, samples, p.tap_offsets.data() + t,
                                    channels, dw + (o * C + cb * kLanes) * T + t, C * T);
       }

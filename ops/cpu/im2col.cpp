@@ -56,15 +56,17 @@ void copy_same_width_tap(const Conv2dGeometry& g, const float* x_plane, OutputRo
 
 }  // namespace
 
-void im2col_cpu(const Conv2dGeometry& g, const float* x, int64_t channels, OutputRows rows, float* col) {
+void im2col_cpu(const Conv2dGeometry& g, const float* x, int64_t channels, OutputRows rows,
+                float* col, int64_t col_stride) {
   const int64_t out_w = g.out_w();
-  const int64_t plane = g.in_h * g.in_w, band = rows.count() * out_w;
+  const int64_t plane = g.in_h * g.in_w;
+  const int64_t row_stride = col_stride > 0 ? col_stride : rows.count() * out_w;
   const bool same_width = g.stride_h == 1 && g.stride_w == 1 && out_w == g.in_w;
   for (int64_t c = 0; c < channels; ++c) {
     const float* x_plane = x + c * plane;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * band;
+        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * row_stride;
         const int64_t w_offset = kw * g.dilation_w - g.pad_w;
         const ValidRange cols = valid_outputs(w_offset, g.stride_w, g.in_w, out_w);
         if (same_width) {
@@ -94,14 +96,15 @@ void im2col_cpu(const Conv2dGeometry& g, const float* x, int64_t channels, Outpu
 }
 
 void col2im_add_cpu(const Conv2dGeometry& g, const float* col, int64_t channels, OutputRows rows,
-                    float* dx) {
+                    float* dx, int64_t col_stride) {
   const int64_t out_w = g.out_w();
-  const int64_t plane = g.in_h * g.in_w, band = rows.count() * out_w;
+  const int64_t plane = g.in_h * g.in_w;
+  const int64_t row_stride = col_stride > 0 ? col_stride : rows.count() * out_w;
   for (int64_t c = 0; c < channels; ++c) {
     float* dx_plane = dx + c * plane;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * band;
+        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * row_stride;
         const int64_t w_offset = kw * g.dilation_w - g.pad_w;
         const ValidRange cols = valid_outputs(w_offset, g.stride_w, g.in_w, out_w);
         for (int64_t oh = rows.begin; oh < rows.end; ++oh) {

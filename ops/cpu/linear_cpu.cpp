@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/cpu/bias_grad.h"
 #include "ops/cpu/gemm.h"
 
 namespace frugal {
@@ -26,22 +27,7 @@ void linear_backward_weight_cpu(int64_t n, int64_t in, int64_t out, const float*
   // dw[out, in] (+)= dy^T[out, N] * x[N, in]
   sgemm_rowmajor_parallel(true, false, out, in, n, 1.0f, dy, out, x, in, accumulate ? 1.0f : 0.0f, dw,
                           in);
-  if (!db) return;
-  // Column sums of dy in double, samples in order, so the result does not depend on threading. Blocks
-  // of columns keep the reads of dy row-contiguous.
-  constexpr int64_t kBlock = 64;
-  for (int64_t o_begin = 0; o_begin < out; o_begin += kBlock) {
-    const int64_t width = std::min(kBlock, out - o_begin);
-    double sums[kBlock] = {};
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = dy + i * out + o_begin;
-      for (int64_t j = 0; j < width; ++j) sums[j] += row[j];
-    }
-    for (int64_t j = 0; j < width; ++j) {
-      const float sum = static_cast<float>(sums[j]);
-      db[o_begin + j] = accumulate ? db[o_begin + j] + sum : sum;
-    }
-  }
+  if (db) bias_gradient_cpu(n, out, 1, dy, db, accumulate);
 }
 
 }  // namespace frugal

@@ -118,11 +118,21 @@ std::vector<NamedGeometry> conv_shapes() {
       {"wide_channels_k5", geometry(4, 32, 12, 12, 24, 5, 5, 1, 2)},
       {"im2col_in_four_bands", geometry(2, 64, 40, 40, 8, 3, 3, 1, 1)},
       {"im2col_in_two_bands_stride2", geometry(2, 128, 33, 33, 8, 3, 3, 2, 1)},
-      // Batches of at least 3 with 16+ channels take the direct stride-1 kernels on 1 and 3 threads.
+      // Batches of at least 3 with 16+ channels take the direct stride-1 kernels on 1 and 3
+      // threads.
       {"direct_resnet_block", geometry(3, 16, 16, 16, 16, 3, 3, 1, 1)},
       {"direct_odd_channels_dilation2", geometry(4, 19, 11, 10, 13, 3, 3, 1, 2, 2)},
       {"direct_small_planes_batch_remainder", geometry(19, 16, 6, 6, 8, 3, 3, 1, 1)},
       {"direct_pad_beyond_kernel_reach", geometry(3, 16, 8, 8, 16, 3, 3, 1, 3)},
+      // Small images put several samples' im2col columns side by side in one GEMM (a remainder
+      // group on 1 and 3 threads).
+      {"im2col_samples_side_by_side", geometry(7, 16, 5, 5, 24, 3, 3, 1, 1)},
+      {"im2col_samples_side_by_side_groups2_stride2", geometry(6, 32, 7, 6, 10, 3, 3, 2, 0, 1, 2)},
+      // Strided convs take the direct kernels through a polyphase split.
+      {"direct_stride2_resnet_downsample", geometry(3, 16, 16, 16, 32, 3, 3, 2, 1)},
+      {"direct_stride2_odd_sizes_unpadded", geometry(4, 17, 13, 11, 9, 3, 3, 2, 0)},
+      {"stride2_1x1_shortcut_subsamples", geometry(3, 16, 15, 15, 24, 1, 1, 2, 0)},
+      {"direct_stride3_k5_dilation2", geometry(3, 16, 17, 16, 8, 5, 5, 3, 2, 2)},
   };
 }
 
@@ -292,9 +302,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- Determinism, workspace, FLOPs. ----------------------------------------------------------------
 
-TEST(ConvCpu, RepeatedRunsAreBitIdentical) {
-  ThreadCountScope threads(3);
-  const Conv2dGeometry g = geometry(7, 8, 10, 9, 12, 3, 3, 1, 1);
+void expect_repeats_bit_identically(const Conv2dGeometry& g) {
   ConvProblem p(g);
   auto run = [&] {
     std::vector<float> ws(conv2d_workspace_floats(g));
@@ -311,14 +319,47 @@ TEST(ConvCpu, RepeatedRunsAreBitIdentical) {
     EXPECT_TRUE(test::bit_identical(first[i], second[i])) << "output " << i;
 }
 
+TEST(ConvCpu, RepeatedRunsAreBitIdenticalOnEveryPath) {
+  ThreadCountScope threads(3);
+  {
+    SCOPED_TRACE("im2col in bands");
+    expect_repeats_bit_identically(geometry(7, 8, 10, 9, 12, 3, 3, 1, 1));
+  }
+  {
+    SCOPED_TRACE("direct stride 1");
+    expect_repeats_bit_identically(geometry(7, 16, 9, 10, 16, 3, 3, 1, 1));
+  }
+  {
+    SCOPED_TRACE("direct stride 2");
+    expect_repeats_bit_identically(geometry(7, 16, 17, 18, 16, 3, 3, 2, 1));
+  }
+  {
+    SCOPED_TRACE("several samples per GEMM");
+    expect_repeats_bit_identically(geometry(12, 32, 5, 5, 16, 3, 3, 1, 1));
+  }
+}
+
 TEST(ConvCpu, PointwiseConvNeedsNoWorkspaceOnOneThread) {
   ThreadCountScope threads(1);
   EXPECT_EQ(conv2d_workspace_floats(geometry(8, 64, 14, 14, 128, 1, 1)), 0u);
 }
 
 TEST(ConvCpu, WorkspaceHoldsOneSampleColumnsPerChunkPlusPartialGradients) {
-  const Conv2dGeometry g = geometry(8, 6, 10, 10, 4, 3, 3, 1, 1, 1, 2);  // 3 channels per group
-  const size_t columns = 3 * 3 * 3 * 10 * 10, partial = 4 * 3 * 3 * 3 + 4;
+  const Conv2dGeometry g = geometry(8, 6, 16, 16, 4, 3, 3, 1, 1, 1, 2);  // 3 channels per group
+  const size_t columns = 3 * 3 * 3 * 16 * 16, partial = 4 * 3 * 3 * 3 + 4;
+  {
+    ThreadCountScope threads(1);
+    EXPECT_EQ(conv2d_workspace_floats(g), columns);
+  }
+  ThreadCountScope threads(3);
+  EXPECT_EQ(conv2d_workspace_floats(g), 3 * columns + 2 * partial);
+}
+
+TEST(ConvCpu, SmallImagesHoldColumnsOfSeveralSamplesAndTheirGatheredOutputs) {
+  // 10x10 outputs: ceil(256 / 100) = 3 samples per GEMM, on 1 thread and on 3 (chunks of 2-3
+  // samples).
+  const Conv2dGeometry g = geometry(8, 32, 10, 10, 4, 3, 3, 1, 1, 1, 2);  // patch 16 * 3 * 3 = 144
+  const size_t columns = 144 * (3 * 100) + 2 * (3 * 100), partial = 4 * 144 + 4;
   {
     ThreadCountScope threads(1);
     EXPECT_EQ(conv2d_workspace_floats(g), columns);
@@ -340,25 +381,6 @@ TEST(ConvCpu, DirectKernelsNeedLessWorkspaceThanOneSampleOfColumns) {
   ThreadCountScope threads(2);
   const Conv2dGeometry g = geometry(128, 16, 32, 32, 16, 3, 3, 1, 1);  // ResNet-20 layer1
   EXPECT_LT(conv2d_workspace_floats(g), size_t{2} * 144 * 1024);
-}
-
-TEST(ConvCpu, DirectKernelsRepeatBitIdentically) {
-  ThreadCountScope threads(3);
-  const Conv2dGeometry g = geometry(7, 16, 9, 10, 16, 3, 3, 1, 1);
-  ConvProblem p(g);
-  auto run = [&] {
-    std::vector<float> ws(conv2d_workspace_floats(g));
-    std::vector<float> y(test::conv_output_size(g)), dx(test::conv_input_size(g));
-    std::vector<float> dw(test::conv_weight_size(g)), db(g.out_channels);
-    conv2d_forward_cpu(g, p.x.data(), p.w.data(), p.bias.data(), y.data(), ws.data());
-    conv2d_backward_data_cpu(g, p.dy.data(), p.w.data(), dx.data(), ws.data());
-    conv2d_backward_weight_cpu(g, p.x.data(), p.dy.data(), dw.data(), db.data(), ws.data(), false);
-    return std::vector<std::vector<float>>{y, dx, dw, db};
-  };
-  const auto first = run();
-  const auto second = run();
-  for (size_t i = 0; i < first.size(); ++i)
-    EXPECT_TRUE(test::bit_identical(first[i], second[i])) << "output " << i;
 }
 
 TEST(ConvCpu, ForwardFlopsCountTwoPerMultiplyAccumulate) {

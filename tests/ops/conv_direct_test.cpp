@@ -46,6 +46,27 @@ std::vector<NamedGeometry> direct_shapes() {
   };
 }
 
+Conv2dGeometry strided(Conv2dGeometry g, int64_t stride_h, int64_t stride_w) {
+  g.stride_h = stride_h;
+  g.stride_w = stride_w;
+  return g;
+}
+
+// Strided convs: forward and weight gradient through the polyphase split of x, backward-data phase
+// by phase of dx. Odd sizes, padding 0 and 1, phases no tap reads (1x1), batch 1, channels filling
+// no vector.
+std::vector<NamedGeometry> strided_shapes() {
+  return {
+      {"stride2_resnet_downsample", strided(stride1(2, 16, 32, 32, 32, 3, 3, 1, 1), 2, 2)},
+      {"stride2_odd_sizes_unpadded", strided(stride1(3, 20, 9, 7, 13, 3, 3, 0, 0), 2, 2)},
+      {"stride2_odd_sizes_padded", strided(stride1(2, 17, 11, 13, 9, 3, 3, 1, 1), 2, 2)},
+      {"stride2_1x1_reads_one_phase", strided(stride1(2, 16, 15, 16, 24, 1, 1, 0, 0), 2, 2)},
+      {"stride2_batch1_one_channel", strided(stride1(1, 1, 9, 9, 3, 3, 3, 1, 1), 2, 2)},
+      {"stride_2x3_dilation2", strided(stride1(2, 16, 14, 19, 8, 3, 3, 2, 1, 2), 2, 3)},
+      {"stride2_k4_taps_in_every_phase", strided(stride1(21, 16, 8, 8, 5, 4, 4, 1, 1), 2, 2)},
+  };
+}
+
 class DirectConv : public ::testing::TestWithParam<NamedGeometry> {
  protected:
   const Conv2dGeometry& g() const { return GetParam().g; }
@@ -53,6 +74,24 @@ class DirectConv : public ::testing::TestWithParam<NamedGeometry> {
   std::vector<float> w_ = random_floats(test::conv_weight_size(g()), 5, 1);
   std::vector<float> bias_ = random_floats(g().out_channels, 5, 2);
   std::vector<float> dy_ = random_floats(test::conv_output_size(g()), 5, 3);
+
+  // dw starts random: the kernel adds into it.
+  void check_weight_gradient() {
+    const DirectConvPlan p = direct_forward_plan(g());
+    std::vector<float> scratch(direct_weight_grad_scratch_floats(p));
+    const std::vector<float> dw_before = random_floats(test::conv_weight_size(g()), 5, 4);
+    std::vector<float> dw = dw_before;
+    const int64_t in_sample = g().in_channels * g().in_h * g().in_w;
+    const int64_t out_sample = g().out_channels * g().out_h() * g().out_w();
+    for (int64_t n = 0; n < g().batch; n += p.grad_samples)
+      direct_weight_grad_samples(p, x_.data() + n * in_sample, dy_.data() + n * out_sample,
+                                 std::min(p.grad_samples, g().batch - n), dw.data(),
+                                 scratch.data());
+    std::vector<double> ref =
+        test::reference_conv_backward_weight(g(), to_double(x_), to_double(dy_));
+    for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw_before[i];
+    EXPECT_LT(max_relative_error(dw, ref), 1e-4);
+  }
 };
 
 // Runs the plan over the batch one sample at a time; out starts as NaN so missed entries fail.
@@ -85,22 +124,42 @@ TEST_P(DirectConv, BackwardDataIsTheConvOfDyWithFlippedTransposedWeights) {
             1e-4);
 }
 
-TEST_P(DirectConv, WeightGradientSumsSampleGroupsIntoDw) {
-  const DirectConvPlan p = direct_forward_plan(g());
-  std::vector<float> scratch(direct_weight_grad_scratch_floats(p));
-  const std::vector<float> dw_before = random_floats(test::conv_weight_size(g()), 5, 4);
-  std::vector<float> dw = dw_before;
-  const int64_t in_sample = g().in_channels * g().in_h * g().in_w;
-  const int64_t out_sample = g().out_channels * g().out_h() * g().out_w();
-  for (int64_t n = 0; n < g().batch; n += p.grad_samples)
-    direct_weight_grad_samples(p, x_.data() + n * in_sample, dy_.data() + n * out_sample,
-                               std::min(p.grad_samples, g().batch - n), dw.data(), scratch.data());
-  std::vector<double> ref = test::reference_conv_backward_weight(g(), to_double(x_), to_double(dy_));
-  for (size_t i = 0; i < ref.size(); ++i) ref[i] += dw_before[i];
-  EXPECT_LT(max_relative_error(dw, ref), 1e-4);
-}
+TEST_P(DirectConv, WeightGradientSumsSampleGroupsIntoDw) { check_weight_gradient(); }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, DirectConv, ::testing::ValuesIn(direct_shapes()),
+                         [](const auto& info) { return info.param.name; });
+
+class DirectStridedConv : public DirectConv {};
+
+TEST_P(DirectStridedConv, ForwardMatchesFloat64Reference) {
+  const DirectConvPlan p = direct_forward_plan(g());
+  ASSERT_EQ(p.out_h, g().out_h());
+  ASSERT_EQ(p.out_w, g().out_w());
+  const std::vector<float> y = run_direct(p, g().batch, x_, w_, false, bias_.data());
+  EXPECT_LT(max_relative_error(y, test::reference_conv_forward(g(), to_double(x_), to_double(w_),
+                                                               to_double(bias_))),
+            1e-5);
+}
+
+TEST_P(DirectStridedConv, BackwardDataSumsEachPhaseOfDx) {
+  const std::vector<DirectDataPhase> phases = direct_strided_backward_data_plan(g());
+  std::vector<float> packed(direct_strided_packed_weight_floats(phases));
+  std::vector<float> scratch(direct_strided_scratch_floats(phases));
+  pack_direct_strided_weights(g(), phases, w_.data(), packed.data());
+  const int64_t dx_sample = g().in_channels * g().in_h * g().in_w;
+  const int64_t dy_sample = g().out_channels * g().out_h() * g().out_w();
+  std::vector<float> dx(g().batch * dx_sample, std::nanf(""));  // every entry must be written
+  for (int64_t n = 0; n < g().batch; ++n)
+    direct_strided_backward_data_sample(g(), phases, dy_.data() + n * dy_sample, packed.data(),
+                                        dx.data() + n * dx_sample, scratch.data());
+  EXPECT_LT(max_relative_error(
+                dx, test::reference_conv_backward_data(g(), to_double(dy_), to_double(w_))),
+            1e-4);
+}
+
+TEST_P(DirectStridedConv, WeightGradientSumsSampleGroupsIntoDw) { check_weight_gradient(); }
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DirectStridedConv, ::testing::ValuesIn(strided_shapes()),
                          [](const auto& info) { return info.param.name; });
 
 TEST(DirectConvPlan, SmallPlanesGroupSamplesForTheWeightGradient) {
@@ -108,11 +167,10 @@ TEST(DirectConvPlan, SmallPlanesGroupSamplesForTheWeightGradient) {
   EXPECT_GT(direct_forward_plan(stride1(64, 64, 8, 8, 64, 3, 3, 1, 1)).grad_samples, 1);
 }
 
-TEST(DirectConvApplies, NeedsStrideOneOneGroupAndAnImageBigEnoughForTheWideGrid) {
+TEST(DirectConvApplies, NeedsOneGroupAndAnImageBigEnoughForTheWideGrid) {
   EXPECT_TRUE(direct_conv_applies(stride1(8, 16, 32, 32, 16, 3, 3, 1, 1)));
-  Conv2dGeometry strided = stride1(8, 16, 32, 32, 16, 3, 3, 1, 1);
-  strided.stride_h = strided.stride_w = 2;
-  EXPECT_FALSE(direct_conv_applies(strided));
+  EXPECT_TRUE(direct_conv_applies(strided(stride1(8, 16, 32, 32, 16, 3, 3, 1, 1), 2, 2)));
+  EXPECT_FALSE(direct_backward_data_applies(strided(stride1(8, 16, 32, 32, 16, 3, 3, 1, 1), 2, 2)));
   Conv2dGeometry grouped = stride1(8, 16, 32, 32, 16, 3, 3, 1, 1);
   grouped.groups = 2;
   EXPECT_FALSE(direct_conv_applies(grouped));
@@ -122,6 +180,20 @@ TEST(DirectConvApplies, NeedsStrideOneOneGroupAndAnImageBigEnoughForTheWideGrid)
 TEST(DirectConvApplies, BackwardDataNeedsPaddingWithinTheDilatedKernel) {
   EXPECT_TRUE(direct_backward_data_applies(stride1(8, 16, 12, 12, 16, 3, 3, 2, 2)));
   EXPECT_FALSE(direct_backward_data_applies(stride1(8, 16, 12, 12, 16, 3, 3, 3, 3)));
+}
+
+TEST(DirectConvApplies, StridedBackwardDataNeedsAStrideAndAnImageBigEnoughForItsPhases) {
+  EXPECT_TRUE(
+      direct_strided_backward_data_applies(strided(stride1(8, 16, 32, 32, 32, 3, 3, 1, 1), 2, 2)));
+  EXPECT_FALSE(direct_strided_backward_data_applies(stride1(8, 16, 32, 32, 32, 3, 3, 1, 1)));
+  EXPECT_FALSE(
+      direct_strided_backward_data_applies(strided(stride1(8, 256, 8, 8, 512, 3, 3, 1, 1), 2, 2)));
+}
+
+TEST(DirectConvApplies, StridedWeightGradientNeedsOutputsOfAtLeast8x8) {
+  EXPECT_TRUE(direct_weight_grad_applies(strided(stride1(8, 32, 16, 16, 64, 3, 3, 1, 1), 2, 2)));
+  EXPECT_FALSE(direct_weight_grad_applies(strided(stride1(8, 256, 8, 8, 512, 3, 3, 1, 1), 2, 2)));
+  EXPECT_TRUE(direct_weight_grad_applies(stride1(8, 512, 4, 4, 512, 3, 3, 1, 1)));
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// Pieces of the direct conv kernels (conv_direct.cpp) that the strided backward-data pass
+// (conv_direct_strided.cpp) reuses: register tile sizes, the polyphase index arithmetic, padding
+// planes, packing weights and running the forward tiles over a wide grid. Not for use outside those
+// two files.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "ops/cpu/conv_direct.h"
+#include "ops/cpu/conv_simd.h"
+
+namespace frugal::direct_detail {
+
+using simd::kLanes;
+
+// Register tiles. Forward: kOutTile output channels x kPixelTile vectors of pixels, accumulators
+// plus one vector per pixel column plus a broadcast weight fill the register file. Weight gradient:
+// kGradOutTile output channels x kGradTapTile taps, each accumulator a vector of kLanes input
+// channels.
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+constexpr int kOutTile = 8, kPixelTile = 3, kGradOutTile = 3, kGradTapTile = 9;
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int kOutTile = 4, kPixelTile = 2, kGradOutTile = 1, kGradTapTile = 9;
+#else
+constexpr int kOutTile = 4, kPixelTile = 4, kGradOutTile = 2, kGradTapTile = 9;
+#endif
+constexpr int64_t kTilePixels = int64_t{kPixelTile} * kLanes;
+
+inline int64_t round_up(int64_t v, int64_t multiple) {
+  return (v + multiple - 1) / multiple * multiple;
+}
+
+// Where tap offset k*dil lands after a polyphase split by `stride`: phase k*dil % stride, shifted
+// by k*dil / stride rows (or columns) of that phase.
+struct TapPhase {
+  int64_t phase, shift;
+};
+inline TapPhase tap_phase(int64_t k, int64_t dilation, int64_t stride) {
+  return {k * dilation % stride, k * dilation / stride};
+}
+
+// The wide grid computes Wp - OW discarded columns per row and rounds up to whole tiles; past this
+// factor over the real output pixels (small images), im2col + sgemm is faster.
+constexpr double kMaxWideGridOverhead = 1.6;
+
+// Phase rows (or columns) [begin, end) of `count` whose padded input index stride*i + phase lies
+// inside the unpadded input [pad, pad + size).
+struct Span {
+  int64_t begin, end;
+};
+inline Span inside_input(int64_t size, int64_t pad, int64_t stride, int64_t phase, int64_t count) {
+  auto first_at_least = [&](int64_t index) {  // smallest i with stride*i + phase >= index
+    return std::clamp<int64_t>((index - phase + stride - 1) / stride, 0, count);
+  };
+  const int64_t begin = first_at_least(pad);
+  return {begin, std::max(begin, first_at_least(pad + size))};
+}
+
+// xpad[c][phase] = the phase's pixels of x[c] padded with zeros, then zeros up to phase_stride.
+void pad_planes(const DirectConvPlan& p, const float* x, float* xpad);
+
+// packed[o / kOutTile][c][t][o % kOutTile] = weight(o, c, t) for the plan's output channel o, input
+// channel c and tap t; zero for the rows past out_channels.
+template <class Weight>
+void pack_weights(const DirectConvPlan& p, const Weight& weight, float* packed) {
+  const int64_t C = p.in_channels, T = p.taps;
+  for (int64_t o = 0; o < p.out_rows; ++o)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t t = 0; t < T; ++t)
+        packed[((o / kOutTile * C + c) * T + t) * kOutTile + o % kOutTile] =
+            o < p.out_channels ? weight(o, c, t) : 0.0f;
+}
+
+// wide[out_rows, wide_pixels] = the plan's taps over the padded planes xpad, tile by tile.
+void compute_wide(const DirectConvPlan& p, const float* xpad, const float* packed, float* wide);
+
+}  // namespace frugal::direct_detail
