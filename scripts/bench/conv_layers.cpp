@@ -1,8 +1,9 @@
 // Per-layer conv microbenchmark: CPU time of each conv pass (forward, backward-data,
 // backward-weight with bias) for the conv shapes of ResNet-20 and ResNet-18 (CIFAR, batch 128), or
-// for one shape given on the command line. CPU time rather than wall time, and the best of several
-// repetitions, so a shared, loaded machine still gives comparable numbers; run at OMP_NUM_THREADS=1
-// to compare kernels, and compare builds interleaved (old, new, old, new).
+// for one shape given on the command line. CPU time rather than wall time (wall time at several
+// threads), and the best of several repetitions, so a shared, loaded machine still gives comparable
+// numbers; run at OMP_NUM_THREADS=1 to compare kernels, and compare builds interleaved (old, new,
+// old, new). Set OPENBLAS_NUM_THREADS=1 at several threads, as training does.
 //
 //   cmake --build build --target frugal_conv_bench
 //   OMP_NUM_THREADS=1 build/frugal_conv_bench [reps]
@@ -54,9 +55,11 @@ std::vector<Layer> resnet_layers() {
   };
 }
 
+// CPU time at one thread; wall time at several, where CPU time would add up the threads (and count
+// OpenMP's spin-waiting).
 double cpu_ms() {
   timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  clock_gettime(omp_get_max_threads() > 1 ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 

@@ -128,6 +128,11 @@ std::vector<NamedGeometry> conv_shapes() {
       // group on 1 and 3 threads).
       {"im2col_samples_side_by_side", geometry(7, 16, 5, 5, 24, 3, 3, 1, 1)},
       {"im2col_samples_side_by_side_groups2_stride2", geometry(6, 32, 7, 6, 10, 3, 3, 2, 0, 1, 2)},
+      // A batch larger than the column budget holds splits into uneven sample groups (8 + 7 on 1
+      // thread, 3 + 2 per chunk on 3).
+      {"im2col_sample_groups_over_budget", geometry(15, 1024, 4, 4, 16, 3, 3, 1, 1, 1, 2)},
+      // 4x4 outputs of a deep patch: the weight gradient takes the GEMM, not the direct kernel.
+      {"small_image_weight_grad_by_gemm", geometry(5, 128, 4, 4, 16, 3, 3, 1, 1)},
       // Strided convs take the direct kernels through a polyphase split.
       {"direct_stride2_resnet_downsample", geometry(3, 16, 16, 16, 32, 3, 3, 2, 1)},
       {"direct_stride2_odd_sizes_unpadded", geometry(4, 17, 13, 11, 9, 3, 3, 2, 0)},
@@ -356,16 +361,24 @@ TEST(ConvCpu, WorkspaceHoldsOneSampleColumnsPerChunkPlusPartialGradients) {
 }
 
 TEST(ConvCpu, SmallImagesHoldColumnsOfSeveralSamplesAndTheirGatheredOutputs) {
-  // 10x10 outputs: ceil(256 / 100) = 3 samples per GEMM, on 1 thread and on 3 (chunks of 2-3
-  // samples).
+  // 10x10 outputs: the column budget holds the whole batch, so 1 thread runs all 8 samples in one
+  // GEMM and 3 threads one GEMM per chunk of 2-3 samples.
   const Conv2dGeometry g = geometry(8, 32, 10, 10, 4, 3, 3, 1, 1, 1, 2);  // patch 16 * 3 * 3 = 144
-  const size_t columns = 144 * (3 * 100) + 2 * (3 * 100), partial = 4 * 144 + 4;
   {
     ThreadCountScope threads(1);
-    EXPECT_EQ(conv2d_workspace_floats(g), columns);
+    EXPECT_EQ(conv2d_workspace_floats(g), size_t{(144 + 2) * (8 * 100)});
   }
+  const size_t columns = (144 + 2) * (3 * 100), partial = 4 * 144 + 4;
   ThreadCountScope threads(3);
   EXPECT_EQ(conv2d_workspace_floats(g), 3 * columns + 2 * partial);
+}
+
+TEST(ConvCpu, SmallImageSampleGroupsStayWithinTheirColumnBudget) {
+  // Patch 4608, 8 outputs per group, 4x4 outputs: (4608 + 8) * 16 floats a sample, so the 1M-float
+  // budget holds 14 samples and a batch of 15 runs as groups of 8 and 7.
+  const Conv2dGeometry g = geometry(15, 1024, 4, 4, 16, 3, 3, 1, 1, 1, 2);
+  ThreadCountScope threads(1);
+  EXPECT_EQ(conv2d_workspace_floats(g), size_t{(4608 + 8) * 16 * 8});
 }
 
 TEST(ConvCpu, ColumnWorkspaceStaysBoundedForLargeImages) {
