@@ -5,6 +5,7 @@
 // One instance serves one layer, so a mode may hold per-layer state across steps (error-feedback
 // memory, feedback matrices); that state is exposed through state() for checkpoints and accounting.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ class BackwardMode {
   virtual std::string name() const = 0;       // the config name, e.g. "quantized"
   virtual std::string describe() const { return name(); }  // with knobs, e.g. "quantized(bits=4)"
   virtual bool supports(const Layer& layer) const = 0;
+  // As `backward.default`, on a layer this mode does not support: the config entry of the mode to use
+  // there instead (null: exact). Lets a mode keep its neighbours from holding what it saves.
+  virtual nlohmann::json default_fallback(const Layer& layer) const { return nullptr; }
 
   // After the layer's setup(): which forward inputs/output/aux the backward reads. The executor
   // keeps exactly these alive until this layer's backward.

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "ops/activation.h"
 #include "ops/conv.h"
 #include "ops/linear.h"
 #include "training/graph.h"
@@ -42,6 +43,15 @@ std::string RandomizedTraceMode::describe() const {
 bool RandomizedTraceMode::supports(const Layer& layer) const {
   if (const Conv2d* conv = as_conv(layer)) return conv->options().groups == 1;
   return as_linear(layer) != nullptr;
+}
+
+nlohmann::json RandomizedTraceMode::default_fallback(const Layer& layer) const {
+  // A ReLU's exact backward keeps its output, which is the next conv's input: the 1-bit mask frees it.
+  const auto* activation = dynamic_cast<const Activation*>(&layer);
+  if (!activation) return nullptr;
+  const ActivationKind kind = activation->spec().kind;
+  if (kind != ActivationKind::ReLU && kind != ActivationKind::LeakyReLU) return nullptr;
+  return {{"mode", "fewbit"}, {"bits", 1}};
 }
 
 SavedNeeds RandomizedTraceMode::keeps(const Layer& layer) const { return {{false}, false, {}}; }

@@ -6,8 +6,9 @@
 //   conv   independent 4*N*C*r (ratio r/(H*W));  gaussian/orthogonal 4*N*r (ratio r/(C*H*W))
 //   linear independent 4*r*F  (ratio r/N);       gaussian/orthogonal 4*N*r (ratio r/F)
 // The saving only shows when no neighbour keeps the input anyway: a ReLU before the conv keeps its
-// output (= this input) under exact backprop, so pair this mode with
-// {"match": "<relu>", "mode": "fewbit", "bits": 1}. link() warns when a neighbour still keeps it.
+// output (= this input) under exact backprop. So as `backward.default` this mode gives ReLU and
+// LeakyReLU layers fewbit with 1 bit (their exact derivative as a 1-bit mask, bit-identical to exact);
+// link() warns when a neighbour still keeps the input (e.g. an explicit exact override).
 #pragma once
 #include <vector>
 
@@ -24,6 +25,7 @@ class RandomizedTraceMode : public BackwardMode {
   std::string name() const override { return "randomized_trace"; }
   std::string describe() const override;
   bool supports(const Layer& layer) const override;
+  nlohmann::json default_fallback(const Layer& layer) const override;
   SavedNeeds keeps(const Layer& layer) const override;
   std::vector<StashSpec> stash_specs(const Layer& layer) const override;
   size_t backward_workspace_bytes(const Layer& layer) const override;

@@ -86,9 +86,11 @@ std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, c
     auto mode = it->second(entry, layer, i, seed);
     if (!mode->supports(layer)) {
       // The default applies to every layer, so a default that cannot serve a layer falls back to
-      // exact there; an explicit override that cannot serve its layer is an error.
+      // exact there (or to the mode it names for that layer); an explicit override that cannot serve its layer is an error.
       if (source == "backward.default" && name != "exact") {
-        modes.push_back(std::make_unique<ExactMode>());
+        const nlohmann::json fallback = mode->default_fallback(layer);
+        modes.push_back(fallback.is_null() ? std::make_unique<ExactMode>()
+                                           : factories().at(fallback.at("mode").get<std::string>())(fallback, layer, i, seed));
         continue;
       }
       throw ConfigError(source + ": backward mode '" + name + "' cannot serve layer '" + layer.name() + "' (" +

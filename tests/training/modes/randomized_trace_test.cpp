@@ -128,7 +128,7 @@ TEST(RandomizedTraceMode, MeanOverStepsConvergesToTheExactWeightGradient) {
   }
 }
 
-TEST(RandomizedTraceMode, ServesConvAndLinearButNotGroupedConvOrActivations) {
+TEST(RandomizedTraceMode, ServesConvAndLinearAsDefaultGivesReluOneBitMasks) {
   ModelBuilder b(1, Shape{4, 6, 6});
   int x = b.conv("depthwise", b.input(), 4, 3, 1, 1, false, 4);
   x = b.activation("relu", x, kRelu);
@@ -137,8 +137,17 @@ TEST(RandomizedTraceMode, ServesConvAndLinearButNotGroupedConvOrActivations) {
   auto g = b.finish();
   auto modes = assign_backward_modes(*g, {{"default", {{"mode", "randomized_trace"}}}}, 1);
   EXPECT_EQ(modes[0]->name(), "exact");  // the default falls back where the mode cannot serve
-  EXPECT_EQ(modes[1]->name(), "exact");
+  // The ReLU gets its exact derivative as a 1-bit mask, so it does not keep its output (the conv
+  // input the sketch replaces); other unsupported layers stay exact.
+  EXPECT_EQ(modes[1]->name(), "fewbit");
+  EXPECT_FALSE(modes[1]->keeps(g->layer(1)).output);
+  EXPECT_NE(modes[1]->describe().find("bits=1"), std::string::npos) << modes[1]->describe();
+  EXPECT_EQ(modes[2]->name(), "exact");
   EXPECT_EQ(modes[3]->name(), "randomized_trace");
+  // An explicit exact override on the ReLU wins over the default's choice.
+  auto overridden = assign_backward_modes(
+      *g, {{"default", {{"mode", "randomized_trace"}}}, {"layers", {{{"match", "relu"}, {"mode", "exact"}}}}}, 1);
+  EXPECT_EQ(overridden[1]->name(), "exact");
   try {
     assign_backward_modes(*g, {{"layers", {{{"match", "relu"}, {"mode", "randomized_trace"}}}}}, 1);
     FAIL() << "an explicit override on a ReLU must be refused";
