@@ -18,22 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from frugal_torch_models import build_torch_model  # noqa: E402
-
-
-def load_config(path):
-    """The config with its `extends` chain merged (objects key by key, everything else replaced)."""
-    with open(path) as f:
-        config = json.load(f)
-    parent = config.pop("extends", None)
-    if parent is None:
-        return config
-    base = load_config(os.path.join(os.path.dirname(path), parent))
-
-    def merge(a, b):
-        for k, v in b.items():
-            a[k] = merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-        return a
-    return merge(base, config)
+from check_pytorch_parity import load_config  # noqa: E402  (extends chain merged)
 
 
 def main():
