@@ -25,6 +25,7 @@ namespace {
 struct BenchArgs {
   ConfigArgs config;
   bool gemm = false;
+  bool no_relu_folding = false;
   std::vector<int64_t> sizes = {512, 1024, 2048};
   int steps = 10, warmup = 2, threads = -1;  // -1: the config's setting (all cores for --gemm)
   std::string json;
@@ -70,6 +71,7 @@ nlohmann::json bench_training(BenchArgs& args) {
   if (args.threads >= 0) args.config.sets.push_back("threads=" + std::to_string(args.threads));
   const nlohmann::json config = load_config_with_overrides(args.config);
   Experiment e = build_experiment(config, ExperimentUse::Train);
+  e.executor->set_relu_folding(!args.no_relu_folding);
   const TimedSteps run = run_timed_steps(e, config, args.warmup, args.steps, false);
   const double step = median(run.step_seconds);
   // Backward of conv/linear costs about twice the forward FLOPs (data and weight gradients).
@@ -84,6 +86,7 @@ nlohmann::json bench_training(BenchArgs& args) {
                         {"classes", e.num_classes},
                         {"batch", run.batch},
                         {"threads", omp_get_max_threads()},
+                        {"relu_folding", !args.no_relu_folding},
                         {"blas", openblas_get_config()},
                         {"warmup", args.warmup},
                         {"steps", args.steps},
@@ -116,12 +119,15 @@ Action add_bench_command(CLI::App& app) {
   cmd->add_option("--warmup", args->warmup, "untimed training steps first (default 2)")->check(CLI::Range(0, 1000000));
   cmd->add_option("--threads", args->threads, "OpenMP threads, 0 = all cores (default: the config's threads)")
       ->check(CLI::Range(0, 4096));
+  cmd->add_flag("--no-relu-folding", args->no_relu_folding,
+                "run each ReLU after a BatchNorm/Add as its own layer (for comparison; same results)");
   cmd->add_option("--json", args->json, "also write the results as JSON to this file");
   return [cmd, args]() {
     if (!cmd->parsed()) return -1;
     if (args->gemm == !args->config.config.empty())
       throw ConfigError("bench: give either --config FILE (time training steps) or --gemm (time sgemm)");
-    if (args->gemm && !args->config.sets.empty()) throw ConfigError("bench --gemm takes no --set");
+    if (args->gemm && (!args->config.sets.empty() || args->no_relu_folding))
+      throw ConfigError("bench --gemm takes no --set or --no-relu-folding");
     const nlohmann::json out = args->gemm ? bench_gemm(*args) : bench_training(*args);
     if (!args->json.empty()) write_file_atomic(args->json, out.dump(2) + "\n");
     return 0;

@@ -27,6 +27,17 @@ void Add::backward(const BackwardArgs& args) {
                   gb ? gb->f32() : nullptr);
 }
 
+void Add::forward_relu(const ForwardArgs& args) {
+  add_relu_cpu(args.output->numel(), args.inputs[0]->f32(), args.inputs[1]->f32(), args.output->f32());
+}
+
+void Add::backward_relu(const BackwardArgs& args) {
+  Tensor* ga = args.grad_inputs[0];
+  Tensor* gb = args.grad_inputs[1];
+  relu_grad_to_two_cpu(args.grad_output->numel(), args.output->f32(), args.grad_output->f32(),
+                       ga ? ga->f32() : nullptr, gb ? gb->f32() : nullptr);
+}
+
 Shape Flatten::setup(const std::vector<Shape>& inputs) {
   const Shape& x = inputs.at(0);
   if (x.ndim() < 1) throw ShapeError(where() + ": cannot flatten a scalar");

@@ -5,7 +5,7 @@
 namespace frugal {
 
 // y = a + b for two inputs of the same shape.
-class Add : public Layer {
+class Add : public Layer, public ReluFoldable {
  public:
   using Layer::Layer;
   const char* kind() const override { return "Add"; }
@@ -15,6 +15,10 @@ class Add : public Layer {
   SavedNeeds saved_needs() const override { return {{false, false}, false, {}}; }
   void forward(const ForwardArgs& args) override;
   void backward(const BackwardArgs& args) override;
+  // Folded ReLU (a residual block's last activation): the mask comes from relu(a + b) itself.
+  void forward_relu(const ForwardArgs& args) override;
+  void backward_relu(const BackwardArgs& args) override;
+  bool backward_relu_reads_output() const override { return true; }
 };
 
 // [N, ...] -> [N, prod(...)]

@@ -104,4 +104,20 @@ class WeightedLayer : public Layer {
   virtual void backward_bias(const Tensor& grad_output) = 0;
 };
 
+// Layers that can fold the ReLU reading their output into their own passes (BatchNorm, Add), so the
+// unrectified output y and its gradient are never stored. The executor decides when to fold (the ReLU is
+// the only reader of y and both backward passes are exact); the result is bit-identical to running the
+// two layers.
+class ReluFoldable {
+ public:
+  virtual ~ReluFoldable() = default;
+  // As forward(), writing relu(y) to args.output.
+  virtual void forward_relu(const ForwardArgs& args) = 0;
+  // As backward(), with args.grad_output the gradient of relu(y); args.output is relu(y) when
+  // backward_relu_reads_output() (otherwise the layer finds the mask from what it keeps itself). Any
+  // grad_inputs[k] may be args.grad_output itself (written in place, element by element).
+  virtual void backward_relu(const BackwardArgs& args) = 0;
+  virtual bool backward_relu_reads_output() const = 0;
+};
+
 }  // namespace frugal

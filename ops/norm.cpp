@@ -49,13 +49,15 @@ SavedNeeds BatchNorm::saved_needs() const {
   return {{true}, false, {{"save_mean", {channels_}, DType::F32}, {"save_invstd", {channels_}, DType::F32}}};
 }
 
-void BatchNorm::forward(const ForwardArgs& args) {
+void BatchNorm::forward(const ForwardArgs& args) { run_forward(args, false); }
+
+void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
   const int64_t n = output_shape()[0], s = spatial_size();
   const float* x = args.inputs[0]->f32();
   float* y = args.output->f32();
   if (!args.training) {
     batchnorm_forward_eval_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_,
-                               running_mean_.value.f32(), running_var_.value.f32(), y);
+                               running_mean_.value.f32(), running_var_.value.f32(), y, relu);
     return;
   }
   if (n * s < 2)
@@ -74,7 +76,7 @@ void BatchNorm::forward(const ForwardArgs& args) {
   bool update = args.update_running_stats;
   batchnorm_forward_train_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_, momentum_,
                               update ? running_mean_.value.f32() : nullptr,
-                              update ? running_var_.value.f32() : nullptr, y, mean, invstd);
+                              update ? running_var_.value.f32() : nullptr, y, mean, invstd, relu);
   if (update) num_batches_tracked_.value.data<int64_t>()[0] += 1;
 }
 
@@ -84,6 +86,14 @@ void BatchNorm::backward(const BackwardArgs& args) {
   batchnorm_backward_cpu(n, channels_, s, args.inputs[0]->f32(), args.grad_output->f32(),
                          weight_.value.f32(), args.aux[0]->f32(), args.aux[1]->f32(),
                          dx ? dx->f32() : nullptr, weight_.grad.f32(), bias_.grad.f32(), false);
+}
+
+void BatchNorm::backward_relu(const BackwardArgs& args) {
+  const int64_t n = output_shape()[0], s = spatial_size();
+  Tensor* dx = args.grad_inputs[0];
+  batchnorm_relu_backward_cpu(n, channels_, s, args.inputs[0]->f32(), args.grad_output->f32(),
+                              weight_.value.f32(), bias_.value.f32(), args.aux[0]->f32(), args.aux[1]->f32(),
+                              dx ? dx->f32() : nullptr, weight_.grad.f32(), bias_.grad.f32());
 }
 
 void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,

@@ -5,7 +5,7 @@
 
 namespace frugal {
 
-class BatchNorm : public Layer {
+class BatchNorm : public Layer, public ReluFoldable {
  public:
   // spatial = true for BatchNorm2d.
   BatchNorm(std::string name, int64_t channels, bool spatial, float eps = 1e-5f,
@@ -18,6 +18,10 @@ class BatchNorm : public Layer {
   SavedNeeds saved_needs() const override;
   void forward(const ForwardArgs& args) override;
   void backward(const BackwardArgs& args) override;
+  // Folded ReLU: the mask is recomputed from the kept input and statistics.
+  void forward_relu(const ForwardArgs& args) override { run_forward(args, true); }
+  void backward_relu(const BackwardArgs& args) override;
+  bool backward_relu_reads_output() const override { return false; }
   // The backward from the normalised input x̂ instead of x (modes that keep an approximate x̂).
   void backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
                                 const Tensor& grad_output, Tensor* grad_input);
@@ -29,6 +33,7 @@ class BatchNorm : public Layer {
 
  private:
   int64_t spatial_size() const;
+  void run_forward(const ForwardArgs& args, bool relu);
 
   int64_t channels_;
   bool spatial_;

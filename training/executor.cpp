@@ -34,7 +34,7 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   if (graph_.input_shape() != in) graph_.setup(in);  // layers hold batch-dependent geometry
   if (p.ready && p.plan.batch == batch) return;
   if (!p.planner) p.planner = make_planner(planner_name_);
-  p.plan = build_step_plan(graph_, modes_, batch, num_classes_, training);
+  p.plan = build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_);
   p.planner->plan(p.plan.step);
   p.profile.reset(p.plan.step);
   const auto& bufs = p.plan.step.buffers;
@@ -49,6 +49,11 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
     p.release_at[s.last_use].push_back(s.id);
   }
   p.ready = true;
+}
+
+void Executor::set_relu_folding(bool on) {
+  fold_relus_ = on;
+  train_.ready = eval_.ready = false;
 }
 
 const StepPlan& Executor::training_plan(int64_t batch) {
@@ -105,15 +110,19 @@ void Executor::load_batch(Prepared& p, const Tensor& images, const Tensor& label
 void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed) {
   const GraphNode& gn = graph_.node(node);
   const NodeBuffers& nb = p.plan.nodes[node];
+  if (nb.folded_into >= 0) return;  // ran inside its producer
   ForwardArgs args;
   for (int v : gn.inputs)
     args.inputs.push_back(v == Graph::kInput ? &p.tensors[p.plan.input] : &p.tensors[p.plan.nodes[v].output]);
-  args.output = buffer(p, nb.output);
+  args.output = buffer(p, nb.folds >= 0 ? p.plan.nodes[nb.folds].output : nb.output);
   for (int32_t id : nb.aux) args.aux.push_back(buffer(p, id));
   args.workspace = nb.forward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.forward_workspace].raw());
   args.training = training;
   args.rng = {seed, (static_cast<uint64_t>(RngStream::Dropout) << 32) | static_cast<uint64_t>(node), step};
-  gn.layer->forward(args);
+  if (nb.folds >= 0)
+    dynamic_cast<ReluFoldable&>(*gn.layer).forward_relu(args);
+  else
+    gn.layer->forward(args);
   if (training && !nb.stash.empty()) {
     std::vector<Tensor*> stash;
     for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
@@ -124,7 +133,10 @@ void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step,
 void Executor::backward_node(Prepared& p, int node) {
   const GraphNode& gn = graph_.node(node);
   const NodeBuffers& nb = p.plan.nodes[node];
-  if (nb.output_grad == kNoBuffer) return;  // nothing downstream depends on this node
+  if (nb.folded_into >= 0) return;  // runs inside its producer's backward
+  // A folded pair starts from the ReLU's output gradient.
+  const NodeBuffers& top = nb.folds >= 0 ? p.plan.nodes[nb.folds] : nb;
+  if (top.output_grad == kNoBuffer) return;  // nothing downstream depends on this node
   BackwardArgs args;
   for (size_t k = 0; k < gn.inputs.size(); ++k) {
     int v = gn.inputs[k];
@@ -132,14 +144,20 @@ void Executor::backward_node(Prepared& p, int node) {
     args.inputs.push_back(nb.keeps.inputs[k] ? value : nullptr);
     args.grad_inputs.push_back(buffer(p, nb.input_grad_target[k]));
   }
-  args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
+  if (nb.folds >= 0)
+    args.output = dynamic_cast<ReluFoldable&>(*gn.layer).backward_relu_reads_output() ? buffer(p, top.output) : nullptr;
+  else
+    args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
   for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(p, id));
-  args.grad_output = buffer(p, nb.output_grad);
+  args.grad_output = buffer(p, top.output_grad);
   args.network_output_grad = buffer(p, p.plan.nodes[graph_.output()].output_grad);
   args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.backward_workspace].raw());
   std::vector<const Tensor*> stash;
   for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
-  modes_[node]->backward(*gn.layer, args, stash);
+  if (nb.folds >= 0)  // only where the mode's backward is the layer's own (training/relu_folding.h)
+    dynamic_cast<ReluFoldable&>(*gn.layer).backward_relu(args);
+  else
+    modes_[node]->backward(*gn.layer, args, stash);
   // Gradients of values read by several nodes: later writers went to scratch; add them in.
   for (size_t k = 0; k < gn.inputs.size(); ++k)
     if (nb.input_grad_is_scratch[k]) {

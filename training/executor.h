@@ -39,6 +39,10 @@ class Executor {
   StepResult evaluate(const Tensor& images, const Tensor& labels);
   // The logits of the last train_step/evaluate are only valid until the next call.
 
+  // Folding ReLUs into the BatchNorm/Add before them (training/relu_folding.h) is on by default; it
+  // never changes a result, so turning it off is for comparisons (tests, benchmarks). Re-plans.
+  void set_relu_folding(bool on);
+
   // Plans (or re-plans) a step for `batch` samples without running it.
   const StepPlan& training_plan(int64_t batch);
   const Planner& training_planner() const { return *train_.planner; }
@@ -77,6 +81,7 @@ class Executor {
   int64_t num_classes_;
   SoftmaxCrossEntropy loss_;
   Prepared train_, eval_;
+  bool fold_relus_ = true;
   bool timing_ = false;
   std::vector<NodeTiming> timings_;
   double loss_seconds_ = 0;

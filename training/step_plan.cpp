@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "training/relu_folding.h"
 
 namespace frugal {
 namespace {
@@ -27,10 +28,9 @@ class PlanBuilder {
   StepPlan& plan_;
 };
 
-}  // namespace
-
-StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
-                         int64_t batch, int64_t num_classes, bool training) {
+// `folds`: per node, the ReLU folded into it or -1 (training/relu_folding.h).
+StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes, int64_t batch,
+                    int64_t num_classes, bool training, const std::vector<int>& folds) {
   StepPlan plan;
   plan.training = training;
   plan.batch = batch;
@@ -58,6 +58,20 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
       plan.nodes[i].keeps = SavedNeeds{std::vector<bool>(graph.node(i).inputs.size(), false), false, {}};
     }
   }
+  {
+    for (int i = 0; i < L; ++i)
+      if (folds[i] >= 0) {
+        plan.nodes[i].folds = folds[i];
+        plan.nodes[folds[i]].folded_into = i;
+        plan.nodes[folds[i]].keeps = SavedNeeds{{false}, false, {}};  // the pair's backward is the producer's
+      }
+  }
+  // A folded ReLU's output, read again by its producer's backward.
+  auto read_by_fold = [&](int value) {
+    if (!training || value == Graph::kInput || plan.nodes[value].folded_into < 0) return false;
+    return dynamic_cast<const ReluFoldable&>(*graph.node(plan.nodes[value].folded_into).layer)
+        .backward_relu_reads_output();
+  };
   // Last time a value (kInput or a node id) is read.
   auto value_last_use = [&](int value) {
     int32_t last = value == Graph::kInput ? 0 : plan.forward_time(value);
@@ -70,6 +84,7 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
     if (value != Graph::kInput && plan.nodes[value].keeps.output)
       last = std::max(last, plan.backward_time(value));
     if (value == graph.output()) last = std::max(last, plan.time_loss);
+    if (read_by_fold(value)) last = std::max(last, plan.backward_time(plan.nodes[value].folded_into));
     return last;
   };
   auto value_kept = [&](int value) {
@@ -78,7 +93,7 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
       for (size_t k = 0; k < in.size(); ++k)
         if (in[k] == value && plan.nodes[c].keeps.inputs[k]) return true;
     }
-    return value != Graph::kInput && plan.nodes[value].keeps.output;
+    return value != Graph::kInput && (plan.nodes[value].keeps.output || read_by_fold(value));
   };
 
   PlanBuilder b(plan);
@@ -92,9 +107,10 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
     NodeBuffers& nb = plan.nodes[i];
     const std::string& name = layer.name();
     const int32_t tf = plan.forward_time(i);
-    nb.output = b.add(name + "/output", name, layer.output_shape(), DType::F32,
-                      value_kept(i) ? MemoryCategory::Stash : MemoryCategory::Activations, tf,
-                      value_last_use(i));
+    if (nb.folds < 0)  // a folded ReLU's output is written by its producer's forward
+      nb.output = b.add(name + "/output", name, layer.output_shape(), DType::F32,
+                        value_kept(i) ? MemoryCategory::Stash : MemoryCategory::Activations,
+                        nb.folded_into >= 0 ? plan.forward_time(nb.folded_into) : tf, value_last_use(i));
     const bool keep_aux = training && !nb.keeps.aux.empty();
     if (training)  // the forward of a training step writes its aux even when the mode drops it
       for (const AuxSpec& a : layer.saved_needs().aux)
@@ -104,7 +120,7 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
     nb.forward_workspace = b.add(name + "/forward_workspace", name,
                                  {static_cast<int64_t>(layer.forward_workspace_bytes())}, DType::U8,
                                  MemoryCategory::Workspace, tf, tf);
-    if (!training) continue;
+    if (!training || nb.folded_into >= 0) continue;
     BackwardMode& mode = *modes[i];
     const int32_t tb = plan.backward_time(i);
     for (const StashSpec& s : mode.stash_specs(layer))
@@ -117,25 +133,54 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
                      plan.time_loss, plan.time_loss);
   if (!training) return plan;
 
+  // A folded pair writes the gradient of an input that only it reads over the ReLU's output gradient
+  // (elementwise, in place; nothing reads that gradient afterwards): the two share one buffer.
+  std::vector<int> grad_shared_with(L, -1);  // per node: the folded ReLU whose gradient buffer it takes
+  for (int i = 0; i < L; ++i) {
+    if (plan.nodes[i].folds < 0) continue;
+    const auto& ins = graph.node(i).inputs;
+    for (int v : ins)
+      if (v != Graph::kInput && graph.consumers(v) == std::vector<int>{i} &&
+          std::count(ins.begin(), ins.end(), v) == 1) {
+        grad_shared_with[v] = plan.nodes[i].folds;
+        break;
+      }
+  }
   // Gradients of values: written first by the consumer whose backward runs first (the highest node
   // id), alive until the producer's backward.
+  auto grad_last_use = [&](int value) {
+    return plan.backward_time(plan.nodes[value].folded_into >= 0 ? plan.nodes[value].folded_into : value);
+  };
   for (int i = 0; i < L; ++i) {
     Layer& layer = graph.layer(i);
     auto consumers = graph.consumers(i);
     if (consumers.empty() && i != graph.output()) continue;  // a dead end: no gradient flows
+    if (plan.nodes[i].folds >= 0) continue;                  // the folded pair's backward reads the ReLU's
+    if (grad_shared_with[i] >= 0) continue;                  // below, once the ReLU's exists
     int32_t first = i == graph.output() ? plan.time_loss : plan.backward_time(consumers.back());
-    int32_t last = plan.backward_time(i);
+    int32_t last = grad_last_use(i);
     if (i == graph.output())  // modes that send the output error to hidden layers read it late
       for (int j = 0; j < L; ++j)
         if (modes[j]->reads_network_output_grad()) last = std::max(last, plan.backward_time(j));
     plan.nodes[i].output_grad = b.add(layer.name() + "/grad", layer.name(), layer.output_shape(),
                                       DType::F32, MemoryCategory::Activations, first, last);
   }
+  for (int i = 0; i < L; ++i)
+    if (grad_shared_with[i] >= 0) {
+      const int32_t id = plan.nodes[grad_shared_with[i]].output_grad;
+      plan.nodes[i].output_grad = id;
+      b.spec(id).last_use = std::max(b.spec(id).last_use, grad_last_use(i));
+    }
   for (int i = 0; i < L; ++i) {
     NodeBuffers& nb = plan.nodes[i];
     Layer& layer = graph.layer(i);
     const auto& ins = graph.node(i).inputs;
     const int32_t tb = plan.backward_time(i);
+    if (nb.folded_into >= 0) {  // no backward of its own
+      nb.input_grad_target.assign(ins.size(), kNoBuffer);
+      nb.input_grad_is_scratch.assign(ins.size(), false);
+      continue;
+    }
     for (size_t k = 0; k < ins.size(); ++k) {
       int v = ins[k];
       bool scratch;
@@ -162,6 +207,20 @@ StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<Backwar
   }
   plan.step.validate();
   return plan;
+}
+
+}  // namespace
+
+StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
+                         int64_t batch, int64_t num_classes, bool training, bool fold_relus) {
+  const std::vector<int> none(graph.size(), -1);
+  if (!fold_relus) return build_plan(graph, modes, batch, num_classes, training, none);
+  StepPlan folded = build_plan(graph, modes, batch, num_classes, training, find_relu_folds(graph, modes, training));
+  StepPlan unfolded = build_plan(graph, modes, batch, num_classes, training, none);
+  // Folding saves passes, and usually buffers too; where it would need more memory at the step's
+  // busiest moment (an Add with no input of its own to write in place), the step runs unfolded.
+  return lower_bound_bytes(folded.step) <= lower_bound_bytes(unfolded.step) ? std::move(folded)
+                                                                             : std::move(unfolded);
 }
 
 }  // namespace frugal

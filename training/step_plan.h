@@ -34,6 +34,9 @@ struct NodeBuffers {
   std::vector<int32_t> input_grad_target;
   std::vector<bool> input_grad_is_scratch;
   SavedNeeds keeps;                         // what the mode keeps from the forward
+  // ReLU folding (training/relu_folding.h): the pair runs at the producer's forward and backward times.
+  int folds = -1;        // the ReLU folded into this node; this node's own output is never stored
+  int folded_into = -1;  // this ReLU runs inside that node; it has no passes of its own
 };
 
 struct StepPlan {
@@ -50,7 +53,9 @@ struct StepPlan {
 };
 
 // `modes` has one entry per node (ignored when !training). The graph must be set up for `batch`.
+// `fold_relus`: fold ReLUs into their producers where training/relu_folding.h allows, unless that would
+// raise the most bytes live at once (lower_bound_bytes).
 StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
-                         int64_t batch, int64_t num_classes, bool training);
+                         int64_t batch, int64_t num_classes, bool training, bool fold_relus);
 
 }  // namespace frugal

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "ops/activation.h"
 #include "tests/ops/reference_util.h"
 
 namespace frugal {
@@ -117,7 +118,7 @@ TEST(BatchNormCpu, TrainForwardMatchesFloat64Reference) {
     BnCase k(sh);
     std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c);
     batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
-                                nullptr, nullptr, y.data(), mean.data(), invstd.data());
+                                nullptr, nullptr, y.data(), mean.data(), invstd.data(), false);
     const BnReference ref = bn_train_reference(sh, to_double(k.x), to_double(k.gamma), to_double(k.beta));
     std::vector<double> ref_invstd(sh.c);
     for (int64_t ch = 0; ch < sh.c; ++ch) ref_invstd[ch] = 1.0 / std::sqrt(ref.var[ch] + kEps);
@@ -133,7 +134,7 @@ TEST(BatchNormCpu, StatisticsStayAccurateWhenTheMeanDwarfsTheSpread) {
   const std::vector<float> x = random_floats(sh.numel(), 60, 1e4f, 0.01f);
   std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c), running_var(sh.c, 0.0f);
   batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, x.data(), nullptr, nullptr, kEps, 1.0f, nullptr,
-                              running_var.data(), y.data(), mean.data(), invstd.data());
+                              running_var.data(), y.data(), mean.data(), invstd.data(), false);
   const std::vector<double> ones(sh.c, 1.0), zeros(sh.c, 0.0);
   const BnReference ref = bn_train_reference(sh, to_double(x), ones, zeros);
   std::vector<double> ref_invstd(sh.c), ref_unbiased(sh.c);
@@ -152,9 +153,9 @@ TEST(BatchNormCpu, NullGammaAndBetaActAsIdentityAffine) {
   std::vector<float> ones(sh.c, 1.0f), zeros(sh.c, 0.0f), mean(sh.c), invstd(sh.c);
   std::vector<float> y_null(sh.numel()), y_explicit(sh.numel());
   batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), nullptr, nullptr, kEps, 0.1f, nullptr, nullptr,
-                              y_null.data(), mean.data(), invstd.data());
+                              y_null.data(), mean.data(), invstd.data(), false);
   batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), ones.data(), zeros.data(), kEps, 0.1f, nullptr,
-                              nullptr, y_explicit.data(), mean.data(), invstd.data());
+                              nullptr, y_explicit.data(), mean.data(), invstd.data(), false);
   EXPECT_EQ(y_null, y_explicit);
 }
 
@@ -164,7 +165,7 @@ TEST(BatchNormCpu, RunningStatsFollowPyTorchUpdateWithUnbiasedVariance) {
   float running_mean = 0.5f, running_var = 2.0f, mean, invstd;
   std::vector<float> y(4);
   batchnorm_forward_train_cpu(4, 1, 1, x.data(), nullptr, nullptr, kEps, 0.1f, &running_mean, &running_var,
-                              y.data(), &mean, &invstd);
+                              y.data(), &mean, &invstd, false);
   EXPECT_NEAR(running_mean, 0.9 * 0.5 + 0.1 * 3.0, 1e-6);
   EXPECT_NEAR(running_var, 0.9 * 2.0 + 0.1 * 14.0 / 3.0, 1e-6);
   EXPECT_NEAR(invstd, 1.0 / std::sqrt(3.5 + kEps), 1e-6);  // normalising uses the biased variance
@@ -174,7 +175,7 @@ TEST(BatchNormCpu, TrainRejectsSingleValuePerChannel) {
   std::vector<float> x = {1.0f, 2.0f}, y(2), mean(2), invstd(2);
   try {
     batchnorm_forward_train_cpu(1, 2, 1, x.data(), nullptr, nullptr, kEps, 0.1f, nullptr, nullptr, y.data(),
-                                mean.data(), invstd.data());
+                                mean.data(), invstd.data(), false);
     FAIL() << "expected ShapeError";
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("N=1, C=2, S=1"), std::string::npos) << e.what();
@@ -189,7 +190,7 @@ TEST(BatchNormCpu, EvalForwardUsesRunningStats) {
   for (float& v : running_var) v = 0.2f + v * v;
   std::vector<float> y(sh.numel());
   batchnorm_forward_eval_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps,
-                             running_mean.data(), running_var.data(), y.data());
+                             running_mean.data(), running_var.data(), y.data(), false);
   std::vector<double> ref(sh.numel());
   for (int64_t i = 0; i < sh.n; ++i)
     for (int64_t ch = 0; ch < sh.c; ++ch)
@@ -206,7 +207,7 @@ TEST(BatchNormCpu, BackwardFromInputMatchesFiniteDifferences) {
     BnCase k(sh, 1);
     std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c), dx(sh.numel()), dgamma(sh.c), dbeta(sh.c);
     batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
-                                nullptr, nullptr, y.data(), mean.data(), invstd.data());
+                                nullptr, nullptr, y.data(), mean.data(), invstd.data(), false);
     batchnorm_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), k.dy.data(), k.gamma.data(), mean.data(),
                            invstd.data(), dx.data(), dgamma.data(), dbeta.data(), false);
     const BnNumericGrads num = bn_numeric_grads(k);
@@ -221,7 +222,7 @@ TEST(BatchNormCpu, BackwardFromXhatMatchesFiniteDifferences) {
     BnCase k(sh, 2);
     std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c), dx(sh.numel()), dgamma(sh.c), dbeta(sh.c);
     batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
-                                nullptr, nullptr, y.data(), mean.data(), invstd.data());
+                                nullptr, nullptr, y.data(), mean.data(), invstd.data(), false);
     std::vector<float> xhat(sh.numel());
     for (int64_t at = 0; at < sh.numel(); ++at) {
       const int64_t ch = (at / sh.s) % sh.c;
@@ -241,7 +242,7 @@ TEST(BatchNormCpu, AccumulateAddsParamGradsAndOverwritesDx) {
   BnCase k(sh, 3);
   std::vector<float> y(sh.numel()), mean(sh.c), invstd(sh.c);
   batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
-                              nullptr, nullptr, y.data(), mean.data(), invstd.data());
+                              nullptr, nullptr, y.data(), mean.data(), invstd.data(), false);
   std::vector<float> dx(sh.numel()), dgamma(sh.c), dbeta(sh.c);
   batchnorm_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), k.dy.data(), k.gamma.data(), mean.data(),
                          invstd.data(), dx.data(), dgamma.data(), dbeta.data(), false);
@@ -268,7 +269,7 @@ TEST(BatchNormCpu, OutputsAreBitIdenticalAcrossThreadCounts) {
               std::vector<float>(sh.c, 0.0f), std::vector<float>(sh.c, 1.0f), std::vector<float>(sh.numel()),
               std::vector<float>(sh.c), std::vector<float>(sh.c)};
     batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
-                                o.rmean.data(), o.rvar.data(), o.y.data(), o.mean.data(), o.invstd.data());
+                                o.rmean.data(), o.rvar.data(), o.y.data(), o.mean.data(), o.invstd.data(), false);
     batchnorm_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), k.dy.data(), k.gamma.data(), o.mean.data(),
                            o.invstd.data(), o.dx.data(), o.dgamma.data(), o.dbeta.data(), false);
     omp_set_num_threads(before);
@@ -288,4 +289,60 @@ TEST(BatchNormCpu, OutputsAreBitIdenticalAcrossThreadCounts) {
 }
 
 }  // namespace
+// A ReLU folded into the batch norm must give exactly what the two layers give one after the other,
+// including where the BN output is exactly 0 (beta = 0 and a constant channel put every value there).
+TEST(BatchNormCpu, FoldedReluEqualsBatchNormThenReluBitForBit) {
+  const ActivationSpec relu = default_activation_spec(ActivationKind::ReLU);
+  const BnShape shapes[] = {{2, 3, 5}, {4, 2, 1}, {3, 2, 71}, {8, 16, 1024}};  // the last runs in parallel
+  for (const BnShape& sh : shapes) {
+    BnCase k(sh, 7);
+    for (int64_t i = 0; i < sh.n; ++i)
+      for (int64_t j = 0; j < sh.s; ++j) k.x[(i * sh.c + 0) * sh.s + j] = 1.5f;  // channel 0 is constant
+    k.beta[0] = 0.0f;
+    const size_t n = static_cast<size_t>(sh.numel());
+    std::vector<float> y(n), z(n), folded(n), mean(sh.c), invstd(sh.c), mean2(sh.c), invstd2(sh.c);
+    batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
+                                nullptr, nullptr, y.data(), mean.data(), invstd.data(), false);
+    activation_forward_cpu(relu, sh.numel(), y.data(), z.data());
+    batchnorm_forward_train_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps, 0.1f,
+                                nullptr, nullptr, folded.data(), mean2.data(), invstd2.data(), true);
+    EXPECT_EQ(folded, z) << "n=" << sh.n << " c=" << sh.c << " s=" << sh.s;
+    EXPECT_EQ(mean2, mean);
+    EXPECT_EQ(invstd2, invstd);
+    EXPECT_GT(std::count(z.begin(), z.end(), 0.0f), 0);
+    EXPECT_GT(std::count_if(z.begin(), z.end(), [](float v) { return v > 0.0f; }), 0);
+
+    std::vector<float> dy(n), dx(n), dgamma(sh.c), dbeta(sh.c);
+    activation_backward_from_output(relu, sh.numel(), z.data(), k.dy.data(), dy.data());
+    batchnorm_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), dy.data(), k.gamma.data(), mean.data(), invstd.data(),
+                           dx.data(), dgamma.data(), dbeta.data(), false);
+    std::vector<float> fdx(n, 42.0f), fdgamma(sh.c, 42.0f), fdbeta(sh.c, 42.0f);
+    batchnorm_relu_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), k.dy.data(), k.gamma.data(), k.beta.data(),
+                                mean.data(), invstd.data(), fdx.data(), fdgamma.data(), fdbeta.data());
+    EXPECT_EQ(fdx, dx);
+    EXPECT_EQ(fdgamma, dgamma);
+    EXPECT_EQ(fdbeta, dbeta);
+    // Without dx (no input gradient wanted) the parameter gradients are the same.
+    std::vector<float> ndgamma(sh.c), ndbeta(sh.c);
+    batchnorm_relu_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), k.dy.data(), k.gamma.data(), k.beta.data(),
+                                mean.data(), invstd.data(), nullptr, ndgamma.data(), ndbeta.data());
+    EXPECT_EQ(ndgamma, dgamma);
+    EXPECT_EQ(ndbeta, dbeta);
+  }
+}
+
+TEST(BatchNormCpu, FoldedReluInEvaluationEqualsBatchNormThenRelu) {
+  const ActivationSpec relu = default_activation_spec(ActivationKind::ReLU);
+  const BnShape sh{3, 4, 9};
+  BnCase k(sh, 8);
+  const std::vector<float> running_mean = random_floats(sh.c, 40), running_var(sh.c, 2.5f);
+  std::vector<float> y(sh.numel()), z(sh.numel()), folded(sh.numel());
+  batchnorm_forward_eval_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps,
+                             running_mean.data(), running_var.data(), y.data(), false);
+  activation_forward_cpu(relu, sh.numel(), y.data(), z.data());
+  batchnorm_forward_eval_cpu(sh.n, sh.c, sh.s, k.x.data(), k.gamma.data(), k.beta.data(), kEps,
+                             running_mean.data(), running_var.data(), folded.data(), true);
+  EXPECT_EQ(folded, z);
+}
+
 }  // namespace frugal

@@ -113,4 +113,23 @@ TEST(ElementwiseCpu, OutputsAreBitIdenticalAcrossThreadCounts) {
 }
 
 }  // namespace
+// The folded Add + ReLU against the two kernels they replace (ReLU written as the layer writes it).
+TEST(ElementwiseCpu, AddReluAndItsBackwardEqualTheUnfoldedPair) {
+  for (int64_t n : kSizes) {
+    const std::vector<float> a = random_floats(n, 20), b = random_floats(n, 21), dz = random_floats(n, 22);
+    std::vector<float> sum(n), z(n), folded(n);
+    add_cpu(n, a.data(), b.data(), sum.data());
+    for (int64_t i = 0; i < n; ++i) z[i] = sum[i] < 0.0f ? 0.0f : sum[i];
+    add_relu_cpu(n, a.data(), b.data(), folded.data());
+    EXPECT_EQ(folded, z);
+    std::vector<float> dy(n), ga(n, 9.0f), gb(n, 9.0f), only(n, 9.0f);
+    for (int64_t i = 0; i < n; ++i) dy[i] = z[i] > 0.0f ? dz[i] : 0.0f;
+    relu_grad_to_two_cpu(n, z.data(), dz.data(), ga.data(), gb.data());
+    EXPECT_EQ(ga, dy);
+    EXPECT_EQ(gb, dy);
+    relu_grad_to_two_cpu(n, z.data(), dz.data(), nullptr, only.data());
+    EXPECT_EQ(only, dy);
+  }
+}
+
 }  // namespace frugal

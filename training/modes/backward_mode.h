@@ -32,6 +32,10 @@ class BackwardMode {
   // there instead (null: exact). Lets a mode keep its neighbours from holding what it saves.
   virtual nlohmann::json default_fallback(const Layer& layer) const { return nullptr; }
 
+  // True when backward() on `layer` gives what the layer's own exact backward gives, bit for bit (the
+  // executor may then fold a ReLU into its producer: training/relu_folding.h).
+  virtual bool reproduces_exact_backward(const Layer& layer) const { return false; }
+
   // After the layer's setup(): which forward inputs/output/aux the backward reads. The executor
   // keeps exactly these alive until this layer's backward.
   virtual SavedNeeds keeps(const Layer& layer) const { return layer.saved_needs(); }

@@ -10,6 +10,7 @@ class ExactMode : public BackwardMode {
  public:
   std::string name() const override { return "exact"; }
   bool supports(const Layer&) const override { return true; }
+  bool reproduces_exact_backward(const Layer&) const override { return true; }
 
   // Under profiling, Conv2d/Linear run their backward as its two pieces (what their own backward()
   // does) with the weight-gradient piece timed; every other case is the layer's own backward.

@@ -25,6 +25,11 @@ std::string FewbitMode::describe() const {
 
 bool FewbitMode::supports(const Layer& layer) const { return as_activation(layer) != nullptr; }
 
+bool FewbitMode::reproduces_exact_backward(const Layer& layer) const {
+  const Activation* a = as_activation(layer);
+  return a && fewbit_is_stepwise(a->spec().kind);
+}
+
 const FewbitTable& FewbitMode::table_for(const Layer& layer) const {
   const Activation* a = as_activation(layer);
   FRUGAL_CHECK(a != nullptr, InternalError,

@@ -18,6 +18,8 @@ class FewbitMode : public BackwardMode {
   std::string name() const override { return "fewbit"; }
   std::string describe() const override;  // "fewbit(bits=3)", "fewbit(bits=2, weighting=uniform)"
   bool supports(const Layer& layer) const override;  // every Activation kind
+  // ReLU and LeakyReLU: their 1-bit table is exact.
+  bool reproduces_exact_backward(const Layer& layer) const override;
 
   SavedNeeds keeps(const Layer& layer) const override;  // nothing: no input, no output
   std::vector<StashSpec> stash_specs(const Layer& layer) const override;  // "codes": U8[packed bytes]
