@@ -1,6 +1,7 @@
 // frugal bench: throughput numbers for comparing against other frameworks (scripts/bench/vs_pytorch.py).
 //   frugal bench --config F [--set k=v]... [--steps N] [--warmup W] [--threads T] [--json OUT]
 //     times N training steps after W warm-up steps: per-step seconds, median, images/s, GFLOP/s, peak RSS.
+//     A step is forward, backward and optimizer; its batch is prepared before it, untimed (data_seconds).
 //   frugal bench --gemm [--sizes 512,1024,2048] [--threads T] [--json OUT]
 //     times square sgemm through frugal's OpenMP-parallel OpenBLAS wrapper: the machine's GEMM ceiling.
 #include <omp.h>
@@ -94,6 +95,8 @@ nlohmann::json bench_training(BenchArgs& args) {
                         {"optimizer_seconds", run.optimizer_seconds},
                         {"median_step_seconds", step},
                         {"median_optimizer_seconds", median(run.optimizer_seconds)},
+                        {"data_seconds", run.data_seconds},
+                        {"median_data_seconds", median(run.data_seconds)},
                         {"images_per_second", run.batch / step},
                         {"flops_per_step", flops},
                         {"gflops_per_second", flops / step / 1e9},

@@ -1,5 +1,5 @@
 // The training-step loop shared by `frugal profile` and `frugal bench`: a few warm-up steps, then timed
-// steps on the experiment's training data, each the experiment's gradient step (the executor's, or
+// steps on the experiment's training data (each batch prepared before its step, without prefetching), each the experiment's gradient step (the executor's, or
 // MEM-DFA's two passes: training/schedules/training_step.h) followed by the optimizer step.
 #pragma once
 #include <vector>
@@ -11,6 +11,7 @@ namespace frugal::cli {
 struct TimedSteps {
   std::vector<double> step_seconds;       // per timed step: gradients and optimizer
   std::vector<double> optimizer_seconds;  // per timed step: the optimizer alone
+  std::vector<double> data_seconds;       // per timed step: preparing its batch (before, untimed)
   int64_t batch = 0;
 };
 
