@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <numeric>
+#include <vector>
 
 namespace frugal::cli {
 
@@ -23,10 +24,22 @@ std::string timing_table(Graph& graph, const Executor& executor, const TimedStep
     backward_data += t[i].backward_data();
     backward_weight += t[i].backward_weight;
   }
+  // A folded ReLU's passes run (and are timed) inside its producer's.
+  std::vector<int> folded_from(nodes, -1);
+  for (int i = 0; i < nodes; ++i)
+    if (executor.relu_folded_into(i) >= 0) folded_from[executor.relu_folded_into(i)] = i;
   for (int i = 0; i < nodes; ++i) {
     Layer& l = graph.layer(i);
+    if (executor.relu_folded_into(i) >= 0) {
+      std::snprintf(line, sizeof line, "%-28s %-14s   folded into %s\n", l.name().c_str(), l.kind(),
+                    graph.layer(executor.relu_folded_into(i)).name().c_str());
+      out += line;
+      continue;
+    }
+    int64_t layer_flops = l.forward_flops();
+    if (folded_from[i] >= 0) layer_flops += graph.layer(folded_from[i]).forward_flops();
     // Backward of conv/linear costs about twice the forward FLOPs (data and weight gradients).
-    double flops = 3.0 * static_cast<double>(l.forward_flops()) * steps;
+    double flops = 3.0 * static_cast<double>(layer_flops) * steps;
     double secs = t[i].forward + t[i].backward;
     std::snprintf(line, sizeof line, "%-28s %-14s %10.3f %11.3f %11.3f %10.2f %8.1f%%\n", l.name().c_str(),
                   l.kind(), ms(t[i].forward), ms(t[i].backward_data()), ms(t[i].backward_weight),

@@ -43,6 +43,9 @@ class Executor {
   // never changes a result, so turning it off is for comparisons (tests, benchmarks). Re-plans.
   void set_relu_folding(bool on);
 
+  // In the current training plan: the node a ReLU is folded into (its passes run there), or -1.
+  int relu_folded_into(int node) const { return train_.ready ? train_.plan.nodes.at(node).folded_into : -1; }
+
   // Plans (or re-plans) a step for `batch` samples without running it.
   const StepPlan& training_plan(int64_t batch);
   const Planner& training_planner() const { return *train_.planner; }
