@@ -8,6 +8,7 @@
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 #include "training/modes/exact.h"
+#include "tests/training/executor_test_util.h"
 
 namespace frugal {
 namespace {
@@ -34,22 +35,10 @@ std::unique_ptr<Graph> small_residual_cnn(uint64_t seed) {
   return b.finish();
 }
 
-std::vector<std::unique_ptr<BackwardMode>> exact_modes(const Graph& g) {
-  std::vector<std::unique_ptr<BackwardMode>> m;
-  for (int i = 0; i < g.size(); ++i) m.push_back(std::make_unique<ExactMode>());
-  return m;
-}
+using test::Batch;
+using test::exact_modes;
 
-struct Batch {
-  Tensor images, labels;
-};
-
-Batch random_batch(int64_t n, uint64_t seed) {
-  Batch b{Tensor::empty({n, 3, 8, 7}), Tensor::empty({n}, DType::I32)};
-  rng_normal(rng_key(seed, RngStream::Test, 1), b.images.f32(), b.images.numel());
-  for (int64_t i = 0; i < n; ++i) b.labels.data<int32_t>()[i] = static_cast<int32_t>((i * 3 + seed) % 5);
-  return b;
-}
+Batch random_batch(int64_t n, uint64_t seed) { return test::random_batch(n, Shape{3, 8, 7}, 5, seed); }
 
 // Loss at the current weights; BN running statistics are restored so repeated calls see the same model.
 float loss_at(Executor& ex, Graph& g, const Batch& b) {

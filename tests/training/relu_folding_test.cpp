@@ -10,6 +10,7 @@
 #include "training/models/model_builder.h"
 #include "training/modes/exact.h"
 #include "training/modes/fewbit.h"
+#include "tests/training/executor_test_util.h"
 
 namespace frugal {
 namespace {
@@ -45,11 +46,8 @@ class OpaqueMode : public ExactMode {
   bool reproduces_exact_backward(const Layer&) const override { return false; }
 };
 
-std::vector<std::unique_ptr<BackwardMode>> exact_modes(const Graph& g) {
-  std::vector<std::unique_ptr<BackwardMode>> m;
-  for (int i = 0; i < g.size(); ++i) m.push_back(std::make_unique<ExactMode>());
-  return m;
-}
+using test::Batch;
+using test::exact_modes;
 
 // Pairs (producer name, ReLU name) that find_relu_folds chose.
 std::vector<std::pair<std::string, std::string>> folded_pairs(Graph& g,
@@ -92,16 +90,7 @@ TEST(ReluFolding, FewbitReluFoldsIntoBatchNormButNotIntoAdd) {
   EXPECT_EQ(folded_pairs(*g, modes, true), (Pairs{{"bn1", "relu"}, {"block.bn1", "block.relu1"}}));
 }
 
-struct Batch {
-  Tensor images, labels;
-};
-
-Batch random_batch(int64_t n, uint64_t seed) {
-  Batch b{Tensor::empty({n, 3, 8, 8}), Tensor::empty({n}, DType::I32)};
-  rng_normal(rng_key(seed, RngStream::Test, 1), b.images.f32(), b.images.numel());
-  for (int64_t i = 0; i < n; ++i) b.labels.data<int32_t>()[i] = static_cast<int32_t>((i * 7 + seed) % 5);
-  return b;
-}
+Batch random_batch(int64_t n, uint64_t seed) { return test::random_batch(n, Shape{3, 8, 8}, 5, seed, 7); }
 
 // Losses, gradients and updated weights of three training steps (plain SGD in between) and an
 // evaluation, with or without folding.
