@@ -4,175 +4,19 @@
 
 #include <algorithm>
 #include <cstring>
-#include <sstream>
 
 #include "core/error.h"
 #include "ops/cpu/bias_grad.h"
+#include "ops/cpu/conv_columns.h"
 #include "ops/cpu/conv_direct.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/im2col.h"
 
 namespace frugal {
 
+using namespace conv_detail;
+
 namespace {
-
-// floor(a / b) for b > 0 and any sign of a (C++ division truncates towards zero).
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-int64_t conv_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-  if (stride <= 0) return 0;
-  return floor_div(in + 2 * pad - dilation * (kernel - 1) - 1, stride) + 1;
-}
-
-// Target size of one band of im2col columns: 256K floats (1 MiB) stay in a core's L2 cache while the
-// GEMM reads them, and bound the workspace. A band is still at least one output row, and at least
-// kMinBandPixels output pixels wide because narrower GEMMs lose more speed than the cache gains.
-constexpr int64_t kColumnBandFloats = int64_t{1} << 18;
-constexpr int64_t kMinBandPixels = 256;
-constexpr int64_t kMinSampleGroupPatch = 128;
-// Column budget of small images' sample groups (small_image_gemms), shared by the batch chunks:
-// 4 MiB in all.
-constexpr int64_t kSmallImageColumnFloats = int64_t{1} << 20;
-
-// Sizes derived from the geometry, per group.
-struct ConvDims {
-  int64_t group_in;       // C / groups
-  int64_t group_out;      // O / groups
-  int64_t patch;          // C/groups * KH * KW: rows of the column matrix, columns of a weight group
-  int64_t in_plane;       // H * W
-  int64_t out_h, out_w;   // OH, OW
-  int64_t out_plane;      // OH * OW
-  int64_t weight_floats;  // O * C/groups * KH * KW
-  int64_t band_rows;      // output rows per im2col band
-  int64_t gemm_samples;   // samples whose columns share one GEMM (several when images are small)
-};
-
-int64_t batch_chunks(const Conv2dGeometry& g);
-bool columns_are_input(const Conv2dGeometry& g);
-bool small_image_gemms(const Conv2dGeometry& g);
-
-ConvDims dims_of(const Conv2dGeometry& g) {
-  ConvDims d;
-  d.group_in = g.in_channels / g.groups;
-  d.group_out = g.out_channels / g.groups;
-  d.patch = d.group_in * g.kernel_h * g.kernel_w;
-  d.in_plane = g.in_h * g.in_w;
-  d.out_h = g.out_h();
-  d.out_w = g.out_w();
-  d.out_plane = d.out_h * d.out_w;
-  d.weight_floats = g.out_channels * d.patch;
-  // Bands of near-equal height, so no GEMM is left with a sliver of columns.
-  const int64_t row_floats = std::max<int64_t>(1, d.patch * d.out_w);  // one output row of columns
-  const int64_t min_rows = (kMinBandPixels + d.out_w - 1) / std::max<int64_t>(1, d.out_w);
-  const int64_t max_rows = std::max({int64_t{1}, min_rows, kColumnBandFloats / row_floats});
-  const int64_t bands = std::max<int64_t>(1, (d.out_h + max_rows - 1) / max_rows);
-  d.band_rows = (d.out_h + bands - 1) / bands;
-  // Small images put several samples side by side in the column matrix: as many as a chunk's share of
-  // the budget holds, in groups of near-equal size so no GEMM is left with a sliver of samples.
-  d.gemm_samples = 1;
-  if (small_image_gemms(g)) {
-    const int64_t sample_floats = (d.patch + d.group_out) * d.out_plane;  // columns + staged outputs
-    const int64_t chunks = batch_chunks(g);
-    const int64_t per_chunk = (g.batch + chunks - 1) / chunks;
-    const int64_t most =
-        std::clamp<int64_t>(kSmallImageColumnFloats / chunks / sample_floats, 1, per_chunk);
-    const int64_t groups = (per_chunk + most - 1) / most;
-    d.gemm_samples = (per_chunk + groups - 1) / groups;
-  }
-  return d;
-}
-
-// Images smaller than kMinBandPixels give one sample's GEMMs too few columns to run at speed, so each
-// batch chunk puts its samples side by side: 512 channels at 4x4, batch 32 on 2 threads gets GEMMs
-// of 16 samples (256 columns) instead of 3 (48), 1.25x faster. Splitting each GEMM over the threads instead
-// (one chunk) was slower whenever anything else ran on the cores: it synchronises the threads a few
-// times per sample group, not once per pass. Shallow patches (a 1x1 conv of 32 channels) lose more
-// to gathering and scattering the planes than they gain.
-bool small_image_gemms(const Conv2dGeometry& g) {
-  return g.out_h() * g.out_w() < kMinBandPixels &&
-         g.in_channels / g.groups * g.kernel_h * g.kernel_w >= kMinSampleGroupPatch &&
-         !columns_are_input(g);
-}
-
-// A 1x1, stride-1, unpadded conv reads its input as the column matrix directly: no im2col.
-bool columns_are_input(const Conv2dGeometry& g) {
-  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-         g.pad_w == 0;
-}
-
-// Calls body(rows) for consecutive bands of output rows covering [0, OH).
-template <class Body>
-void for_each_band(const ConvDims& d, const Body& body) {
-  for (int64_t begin = 0; begin < d.out_h; begin += d.band_rows)
-    body(OutputRows{begin, std::min(d.out_h, begin + d.band_rows)});
-}
-
-// The batch is split into this many contiguous chunks, each with its own slice of the workspace. It
-// depends only on the geometry and the OpenMP thread count, never on scheduling.
-int64_t batch_chunks(const Conv2dGeometry& g) {
-  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  return std::max<int64_t>(1, std::min(g.batch, threads));
-}
-
-int64_t chunk_begin(int64_t chunk, int64_t chunks, int64_t batch) { return chunk * batch / chunks; }
-
-// Columns of one band (of gemm_samples samples), then, for several samples, their outputs (or
-// output gradients) gathered into one [O/g, samples*OH*OW] matrix.
-size_t column_floats(const Conv2dGeometry& g, const ConvDims& d) {
-  if (columns_are_input(g)) return 0;
-  const int64_t width = d.gemm_samples * d.band_rows * d.out_w;
-  return static_cast<size_t>(d.patch * width + (d.gemm_samples > 1 ? d.group_out * width : 0));
-}
-
-// dst[c][s*plane + i] = src[s*sample_stride + c*plane + i]: planes of several samples side by side.
-void gather_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
-                   int64_t samples, float* dst) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t s = 0; s < samples; ++s)
-      std::memcpy(dst + (c * samples + s) * plane, src + s * sample_stride + c * plane,
-                  sizeof(float) * plane);
-}
-
-// The inverse of gather_planes, adding bias[c] (bias may be null).
-void scatter_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
-                    int64_t samples, const float* bias, float* dst) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t s = 0; s < samples; ++s) {
-      const float* from = src + (c * samples + s) * plane;
-      float* to = dst + s * sample_stride + c * plane;
-      const float b = bias ? bias[c] : 0.0f;
-      for (int64_t i = 0; i < plane; ++i) to[i] = from[i] + b;
-    }
-}
-
-// col[patch, samples*OH*OW]: the columns of whole samples side by side.
-void im2col_samples(const Conv2dGeometry& g, const ConvDims& d, const float* x, int64_t x_sample,
-                    int64_t samples, float* col) {
-  for (int64_t s = 0; s < samples; ++s)
-    im2col_cpu(g, x + s * x_sample, d.group_in, {0, d.out_h}, col + s * d.out_plane,
-               samples * d.out_plane);
-}
-
-// The adjoint of im2col_samples, adding into dx.
-void col2im_add_samples(const Conv2dGeometry& g, const ConvDims& d, const float* col, int64_t samples,
-                        float* dx, int64_t dx_sample) {
-  for (int64_t s = 0; s < samples; ++s)
-    col2im_add_cpu(g, col + s * d.out_plane, d.group_in, {0, d.out_h}, dx + s * dx_sample,
-                   samples * d.out_plane);
-}
-
-// Calls body(n, samples) for consecutive groups of up to gemm_samples samples covering [n_begin,
-// n_end).
-template <class Body>
-void for_each_sample_group(const ConvDims& d, int64_t n_begin, int64_t n_end, const Body& body) {
-  for (int64_t n = n_begin; n < n_end; n += d.gemm_samples)
-    body(n, std::min(d.gemm_samples, n_end - n));
-}
-
-// Partial dW and db of one batch chunk other than the first (which accumulates into dw/db directly).
-size_t partial_gradient_floats(const Conv2dGeometry& g, const ConvDims& d) {
-  return static_cast<size_t>(d.weight_floats + g.out_channels);
-}
 
 // Per-thread scratch above which the direct kernels hand over to banded im2col: the direct kernels keep
 // whole padded planes, which only large images make big.
@@ -219,67 +63,7 @@ size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
                                    : column_floats(g, d);
 }
 
-// Runs body(chunk, first_sample, end_sample) for every batch chunk. Several chunks run in parallel, each
-// GEMM single-threaded; a single chunk (batch smaller than two) runs here and its GEMMs split over the
-// threads instead (sgemm_rowmajor_parallel does whichever applies).
-template <class Body>
-void for_each_batch_chunk(const Conv2dGeometry& g, int64_t chunks, const Body& body) {
-  if (chunks == 1) {
-    body(0, 0, g.batch);
-    return;
-  }
-  BlasSingleThreadScope single_threaded_blas;
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(chunks))
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    body(chunk, chunk_begin(chunk, chunks, g.batch), chunk_begin(chunk + 1, chunks, g.batch));
-  }
-}
-
-std::string describe(const Conv2dGeometry& g) {
-  std::ostringstream s;
-  s << "input [N, C, H, W] = [" << g.batch << ", " << g.in_channels << ", " << g.in_h << ", " << g.in_w
-    << "], weight [O, C/groups, KH, KW] = [" << g.out_channels << ", "
-    << (g.groups > 0 ? std::to_string(g.in_channels / g.groups) : std::string("?")) << ", " << g.kernel_h
-    << ", " << g.kernel_w << "], stride (" << g.stride_h << ", " << g.stride_w << "), padding ("
-    << g.pad_h << ", " << g.pad_w << "), dilation (" << g.dilation_h << ", " << g.dilation_w
-    << "), groups " << g.groups;
-  return s.str();
-}
-
 }  // namespace
-
-int64_t Conv2dGeometry::out_h() const {
-  return conv_out_size(in_h, kernel_h, stride_h, pad_h, dilation_h);
-}
-
-int64_t Conv2dGeometry::out_w() const {
-  return conv_out_size(in_w, kernel_w, stride_w, pad_w, dilation_w);
-}
-
-void validate_conv2d(const Conv2dGeometry& g, const std::string& where) {
-  auto fail = [&](const std::string& problem) {
-    throw ShapeError(where + ": invalid conv2d geometry: " + problem + " (" + describe(g) + ")");
-  };
-  if (g.batch <= 0 || g.in_channels <= 0 || g.in_h <= 0 || g.in_w <= 0)
-    fail("input sizes must be positive");
-  if (g.out_channels <= 0 || g.kernel_h <= 0 || g.kernel_w <= 0)
-    fail("output channels and kernel sizes must be positive");
-  if (g.stride_h <= 0 || g.stride_w <= 0) fail("stride must be positive");
-  if (g.dilation_h <= 0 || g.dilation_w <= 0) fail("dilation must be positive");
-  if (g.pad_h < 0 || g.pad_w < 0) fail("padding must not be negative");
-  if (g.groups <= 0) fail("groups must be positive");
-  if (g.in_channels % g.groups != 0)
-    fail("in_channels " + std::to_string(g.in_channels) + " is not divisible by groups " +
-         std::to_string(g.groups));
-  if (g.out_channels % g.groups != 0)
-    fail("out_channels " + std::to_string(g.out_channels) + " is not divisible by groups " +
-         std::to_string(g.groups));
-  if (g.out_h() <= 0 || g.out_w() <= 0)
-    fail("dilated kernel " + std::to_string(g.dilation_h * (g.kernel_h - 1) + 1) + "x" +
-         std::to_string(g.dilation_w * (g.kernel_w - 1) + 1) + " is larger than padded input " +
-         std::to_string(g.in_h + 2 * g.pad_h) + "x" + std::to_string(g.in_w + 2 * g.pad_w) +
-         ", output would be " + std::to_string(g.out_h()) + "x" + std::to_string(g.out_w()));
-}
 
 size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
   const ConvDims d = dims_of(g);
@@ -506,11 +290,6 @@ void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const f
       *target = sum;
     }
   }
-}
-
-int64_t conv2d_forward_flops(const Conv2dGeometry& g) {
-  const ConvDims d = dims_of(g);
-  return 2 * g.batch * g.out_channels * d.out_plane * d.patch;
 }
 
 }  // namespace frugal

@@ -1,5 +1,6 @@
-// CPU 2-D convolution kernels (float32, NCHW activations, PyTorch OIHW weights), built from
-// im2col/col2im and OpenBLAS sgemm. Work is split over the batch into a fixed number of chunks (one per
+// CPU 2-D convolution kernels (float32, NCHW activations, PyTorch OIHW weights): each pass picks, by
+// shape, a direct register-tiled kernel (conv_direct.h) or im2col/col2im with OpenBLAS sgemm
+// (conv_columns.h). Work is split over the batch into a fixed number of chunks (one per
 // OpenMP thread), so results are bit-identical run to run for the same thread count.
 #pragma once
 #include <cstddef>
