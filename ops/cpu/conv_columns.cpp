@@ -47,6 +47,19 @@ ConvDims dims_of(const Conv2dGeometry& g) {
     const int64_t groups = (per_chunk + most - 1) / most;
     d.gemm_samples = (per_chunk + groups - 1) / groups;
   }
+  d.chunks = batch_chunks(g);
+  // Chunked weight gradients need a partial dW per extra chunk; where the whole batch's columns take
+  // no more room than those, one GEMM per pass over the whole batch (split over the threads by rows)
+  // is faster: its reduction dimension is the whole batch's pixels instead of one group's.
+  if (d.gemm_samples > 1 && d.chunks > 1) {
+    const int64_t sample_floats = (d.patch + d.group_out) * d.out_plane;
+    const int64_t chunked = d.chunks * sample_floats * d.gemm_samples +
+                            (d.chunks - 1) * static_cast<int64_t>(partial_gradient_floats(g, d));
+    if (sample_floats * g.batch <= chunked) {
+      d.chunks = 1;
+      d.gemm_samples = g.batch;
+    }
+  }
   return d;
 }
 
@@ -82,6 +95,7 @@ size_t column_floats(const Conv2dGeometry& g, const ConvDims& d) {
 
 void gather_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
                    int64_t samples, float* dst) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && channels * samples > 1)
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t s = 0; s < samples; ++s)
       std::memcpy(dst + (c * samples + s) * plane, src + s * sample_stride + c * plane,
@@ -90,6 +104,7 @@ void gather_planes(const float* src, int64_t sample_stride, int64_t channels, in
 
 void scatter_planes(const float* src, int64_t sample_stride, int64_t channels, int64_t plane,
                     int64_t samples, const float* bias, float* dst) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && channels * samples > 1)
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t s = 0; s < samples; ++s) {
       const float* from = src + (c * samples + s) * plane;
@@ -101,6 +116,7 @@ void scatter_planes(const float* src, int64_t sample_stride, int64_t channels, i
 
 void im2col_samples(const Conv2dGeometry& g, const ConvDims& d, const float* x, int64_t x_sample,
                     int64_t samples, float* col) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && samples > 1)
   for (int64_t s = 0; s < samples; ++s)
     im2col_cpu(g, x + s * x_sample, d.group_in, {0, d.out_h}, col + s * d.out_plane,
                samples * d.out_plane);
@@ -108,6 +124,7 @@ void im2col_samples(const Conv2dGeometry& g, const ConvDims& d, const float* x, 
 
 void col2im_add_samples(const Conv2dGeometry& g, const ConvDims& d, const float* col, int64_t samples,
                         float* dx, int64_t dx_sample) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && samples > 1)
   for (int64_t s = 0; s < samples; ++s)
     col2im_add_cpu(g, col + s * d.out_plane, d.group_in, {0, d.out_h}, dx + s * dx_sample,
                    samples * d.out_plane);

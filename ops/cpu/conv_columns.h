@@ -23,6 +23,7 @@ struct ConvDims {
   int64_t weight_floats;  // O * C/groups * KH * KW
   int64_t band_rows;      // output rows per im2col band
   int64_t gemm_samples;   // samples whose columns share one GEMM (several when images are small)
+  int64_t chunks;         // batch chunks of the GEMM passes (1: the whole batch in one GEMM per pass)
 };
 
 ConvDims dims_of(const Conv2dGeometry& g);

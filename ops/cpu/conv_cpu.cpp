@@ -67,8 +67,8 @@ size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
 
 size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
   const ConvDims d = dims_of(g);
-  const int64_t chunks = batch_chunks(g);
-  const size_t columns = chunks * column_floats(g, d);
+  const int64_t chunks = batch_chunks(g);  // the direct kernels'
+  const size_t columns = d.chunks * column_floats(g, d);
   auto direct_conv_floats = [&](const DirectConvPlan& p) {
     return direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
   };
@@ -81,8 +81,9 @@ size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
     backward_data = direct_strided_packed_weight_floats(phases) +
                     chunks * direct_strided_scratch_floats(phases);
   }
+  const int64_t weight_chunks = use_direct_weight_grad(g) ? chunks : d.chunks;
   const size_t backward_weight =
-      chunks * weight_grad_chunk_floats(g, d) + (chunks - 1) * partial_gradient_floats(g, d);
+      weight_chunks * weight_grad_chunk_floats(g, d) + (weight_chunks - 1) * partial_gradient_floats(g, d);
   return std::max({forward, backward_data, backward_weight});
 }
 
@@ -128,7 +129,7 @@ void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w,
                         float* y, float* workspace) {
   if (use_direct_forward(g)) return direct_conv_batch(g, direct_forward_plan(g), x, w, false, bias, y, workspace);
   const ConvDims d = dims_of(g);
-  const int64_t chunks = batch_chunks(g);
+  const int64_t chunks = d.chunks;
   const int64_t x_sample = g.in_channels * d.in_plane, y_sample = g.out_channels * d.out_plane;
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
     float* col = workspace + chunk * column_floats(g, d);
@@ -176,7 +177,7 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
   if (use_direct_strided_backward_data(g))
     return direct_strided_backward_data_batch(g, dy, w, dx, workspace);
   const ConvDims d = dims_of(g);
-  const int64_t chunks = batch_chunks(g);
+  const int64_t chunks = d.chunks;
   const int64_t dx_sample = g.in_channels * d.in_plane, dy_sample = g.out_channels * d.out_plane;
   for_each_batch_chunk(g, chunks, [&](int64_t chunk, int64_t n_begin, int64_t n_end) {
     float* col = workspace + chunk * column_floats(g, d);
@@ -216,8 +217,8 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
 void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                 float* db, float* workspace, bool accumulate) {
   const ConvDims d = dims_of(g);
-  const int64_t chunks = batch_chunks(g);
   const bool direct = use_direct_weight_grad(g);
+  const int64_t chunks = direct ? batch_chunks(g) : d.chunks;
   const DirectConvPlan plan = direct ? direct_forward_plan(g) : DirectConvPlan{};
   const size_t chunk_floats = weight_grad_chunk_floats(g, d);
   float* partials = workspace + chunks * chunk_floats;

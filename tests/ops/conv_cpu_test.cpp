@@ -362,15 +362,30 @@ TEST(ConvCpu, WorkspaceHoldsOneSampleColumnsPerChunkPlusPartialGradients) {
 
 TEST(ConvCpu, SmallImagesHoldColumnsOfSeveralSamplesAndTheirGatheredOutputs) {
   // 10x10 outputs: the column budget holds the whole batch, so 1 thread runs all 8 samples in one
-  // GEMM and 3 threads one GEMM per chunk of 2-3 samples.
+  // GEMM. At 3 threads, chunks of 2-3 samples would need 3 chunks' columns plus 2 partial weight
+  // gradients, more than the whole batch's columns: the passes run as one GEMM over the whole batch,
+  // split over the threads by rows.
   const Conv2dGeometry g = geometry(8, 32, 10, 10, 4, 3, 3, 1, 1, 1, 2);  // patch 16 * 3 * 3 = 144
+  const size_t whole_batch = (144 + 2) * (8 * 100);
   {
     ThreadCountScope threads(1);
-    EXPECT_EQ(conv2d_workspace_floats(g), size_t{(144 + 2) * (8 * 100)});
+    EXPECT_EQ(conv2d_workspace_floats(g), whole_batch);
   }
   const size_t columns = (144 + 2) * (3 * 100), partial = 4 * 144 + 4;
   ThreadCountScope threads(3);
-  EXPECT_EQ(conv2d_workspace_floats(g), 3 * columns + 2 * partial);
+  ASSERT_LT(whole_batch, 3 * columns + 2 * partial);
+  EXPECT_EQ(conv2d_workspace_floats(g), whole_batch);
+}
+
+TEST(ConvCpu, SmallImagesKeepBatchChunksWhereTheWholeBatchWouldNeedMoreRoom) {
+  // Patch 4608, 8 outputs per group, 4x4 outputs: (4608 + 8) * 16 = 73856 floats a sample. At 3
+  // threads the budget gives each chunk of 5 samples GEMMs of 3 (groups of 3 and 2): 3 chunks of 3
+  // samples' columns plus 2 partial gradients take less room than the 15 samples' columns.
+  const Conv2dGeometry g = geometry(15, 1024, 4, 4, 16, 3, 3, 1, 1, 1, 2);
+  const size_t sample = (4608 + 8) * 16, partial = 16 * 4608 + 16;
+  ThreadCountScope threads(3);
+  ASSERT_GT(15 * sample, 3 * 3 * sample + 2 * partial);
+  EXPECT_EQ(conv2d_workspace_floats(g), 3 * 3 * sample + 2 * partial);
 }
 
 TEST(ConvCpu, SmallImageSampleGroupsStayWithinTheirColumnBudget) {
