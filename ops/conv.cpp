@@ -46,6 +46,7 @@ Shape Conv2d::setup(const std::vector<Shape>& inputs) {
   g.dilation_h = g.dilation_w = opts_.dilation;
   g.groups = opts_.groups;
   validate_conv2d(g, where());
+  g.winograd = winograd_;
   geometry_ = g;
   Shape y{g.batch, g.out_channels, g.out_h(), g.out_w()};
   bind(inputs, y);
@@ -57,8 +58,13 @@ std::vector<Parameter*> Conv2d::parameters() {
   return {&weight_};
 }
 
-size_t Conv2d::forward_workspace_bytes() const { return conv2d_workspace_floats(geometry_) * 4; }
-size_t Conv2d::backward_workspace_bytes() const { return conv2d_workspace_floats(geometry_) * 4; }
+size_t Conv2d::forward_workspace_bytes() const { return conv2d_forward_workspace_floats(geometry_) * 4; }
+size_t Conv2d::backward_workspace_bytes() const { return conv2d_backward_workspace_floats(geometry_) * 4; }
+
+void Conv2d::set_winograd(bool on) {
+  winograd_ = on;
+  geometry_.winograd = on;
+}
 
 void Conv2d::forward(const ForwardArgs& args) {
   conv2d_forward_cpu(geometry_, args.inputs[0]->f32(), weight_.value.f32(),

@@ -1,6 +1,7 @@
 // Conv2d layer: weight [O, C/groups, KH, KW] (OIHW), optional bias [O]; NCHW input.
 #pragma once
 #include "ops/cpu/conv_cpu.h"
+#include "ops/cpu/conv_winograd.h"
 #include "ops/layer.h"
 
 namespace frugal {
@@ -33,11 +34,15 @@ class Conv2d : public WeightedLayer {
   void backward_bias(const Tensor& grad_output) override;
 
   const Conv2dOptions& options() const { return opts_; }
+  // Whether the passes may take the Winograd kernels (on by default; they need more workspace).
+  void set_winograd(bool on);
+  bool uses_winograd() const { return winograd_applies(geometry_); }
   const Conv2dGeometry& geometry() const { return geometry_; }
 
  private:
   Conv2dOptions opts_;
   Conv2dGeometry geometry_{};
+  bool winograd_ = true;
   Parameter weight_, bias_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "ops/cpu/elementwise_cpu.h"
+#include "training/conv_algorithms.h"
 
 namespace frugal {
 
@@ -34,7 +35,9 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   if (graph_.input_shape() != in) graph_.setup(in);  // layers hold batch-dependent geometry
   if (p.ready && p.plan.batch == batch) return;
   if (!p.planner) p.planner = make_planner(planner_name_);
-  p.plan = build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_);
+  auto build = [&] { return build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_); };
+  if (training) fit_winograd_to_memory(graph_, [&] { return lower_bound_bytes(build().step); });
+  p.plan = build();
   p.planner->plan(p.plan.step);
   p.profile.reset(p.plan.step);
   const auto& bufs = p.plan.step.buffers;

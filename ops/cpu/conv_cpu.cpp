@@ -9,6 +9,7 @@
 #include "ops/cpu/bias_grad.h"
 #include "ops/cpu/conv_columns.h"
 #include "ops/cpu/conv_direct.h"
+#include "ops/cpu/conv_winograd.h"
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/im2col.h"
 
@@ -65,17 +66,34 @@ size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
 
 }  // namespace
 
-size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
+// The workspace sizes hold both the Winograd kernels and the others, so turning Winograd off for a conv
+// (Conv2dGeometry::winograd) never leaves a planned buffer too small.
+size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g) {
+  if (winograd_applies(g)) {
+    Conv2dGeometry without = g;
+    without.winograd = false;
+    return std::max(winograd_workspace_floats(g), conv2d_forward_workspace_floats(without));
+  }
+  const ConvDims d = dims_of(g);
+  if (use_direct_forward(g)) {
+    const DirectConvPlan p = direct_forward_plan(g);
+    return direct_packed_weight_floats(p) + batch_chunks(g) * direct_conv_scratch_floats(p);
+  }
+  return d.chunks * column_floats(g, d);
+}
+
+size_t conv2d_backward_workspace_floats(const Conv2dGeometry& g) {
+  if (winograd_applies(g)) {
+    Conv2dGeometry without = g;
+    without.winograd = false;
+    return std::max(winograd_workspace_floats(g), conv2d_backward_workspace_floats(without));
+  }
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);  // the direct kernels'
-  const size_t columns = d.chunks * column_floats(g, d);
-  auto direct_conv_floats = [&](const DirectConvPlan& p) {
-    return direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
-  };
-  const size_t forward = use_direct_forward(g) ? direct_conv_floats(direct_forward_plan(g)) : columns;
-  size_t backward_data = columns;
+  size_t backward_data = d.chunks * column_floats(g, d);
   if (use_direct_backward_data(g)) {
-    backward_data = direct_conv_floats(direct_backward_data_plan(g));
+    const DirectConvPlan p = direct_backward_data_plan(g);
+    backward_data = direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
   } else if (use_direct_strided_backward_data(g)) {
     const std::vector<DirectDataPhase> phases = direct_strided_backward_data_plan(g);
     backward_data = direct_strided_packed_weight_floats(phases) +
@@ -84,7 +102,11 @@ size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
   const int64_t weight_chunks = use_direct_weight_grad(g) ? chunks : d.chunks;
   const size_t backward_weight =
       weight_chunks * weight_grad_chunk_floats(g, d) + (weight_chunks - 1) * partial_gradient_floats(g, d);
-  return std::max({forward, backward_data, backward_weight});
+  return std::max(backward_data, backward_weight);
+}
+
+size_t conv2d_workspace_floats(const Conv2dGeometry& g) {
+  return std::max(conv2d_forward_workspace_floats(g), conv2d_backward_workspace_floats(g));
 }
 
 namespace {
@@ -127,6 +149,7 @@ void direct_strided_backward_data_batch(const Conv2dGeometry& g, const float* dy
 
 void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                         float* y, float* workspace) {
+  if (winograd_applies(g)) return winograd_forward_cpu(g, x, w, bias, y, workspace);
   if (use_direct_forward(g)) return direct_conv_batch(g, direct_forward_plan(g), x, w, false, bias, y, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = d.chunks;
@@ -172,6 +195,7 @@ void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w,
 
 void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const float* w, float* dx,
                               float* workspace) {
+  if (winograd_applies(g)) return winograd_backward_data_cpu(g, dy, w, dx, workspace);
   if (use_direct_backward_data(g))
     return direct_conv_batch(g, direct_backward_data_plan(g), dy, w, true, nullptr, dx, workspace);
   if (use_direct_strided_backward_data(g))

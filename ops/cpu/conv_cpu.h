@@ -1,6 +1,6 @@
 // CPU 2-D convolution kernels (float32, NCHW activations, PyTorch OIHW weights): each pass picks, by
-// shape, a direct register-tiled kernel (conv_direct.h) or im2col/col2im with OpenBLAS sgemm
-// (conv_columns.h). Work is split over the batch into a fixed number of chunks (one per
+// shape, Winograd F(2x2, 3x3) (conv_winograd.h), a direct register-tiled kernel (conv_direct.h) or
+// im2col/col2im with OpenBLAS sgemm (conv_columns.h). Work is split over the batch into a fixed number of chunks (one per
 // OpenMP thread), so results are bit-identical run to run for the same thread count.
 #pragma once
 #include <cstddef>
@@ -13,6 +13,9 @@ struct Conv2dGeometry {
   int64_t batch, in_channels, in_h, in_w;    // input  [N, C, H, W]
   int64_t out_channels, kernel_h, kernel_w;  // weight [O, C/groups, KH, KW] (PyTorch OIHW)
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+  // The passes may take the Winograd kernels where they apply (conv_winograd.h); off, they keep to
+  // kernels with less workspace.
+  bool winograd = true;
   // PyTorch's formula: floor((H + 2*pad - dilation*(K-1) - 1) / stride) + 1; <= 0 when the dilated
   // kernel does not fit the padded input.
   int64_t out_h() const;
@@ -28,6 +31,9 @@ void validate_conv2d(const Conv2dGeometry& g, const std::string& where);
 // partial weight gradients) for the current OpenMP thread count. One size serves all three kernels.
 // The caller (memory planner) provides it; the kernels do not allocate on the heap.
 size_t conv2d_workspace_floats(const Conv2dGeometry& g);
+// The parts of it the forward pass and the two backward passes need.
+size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g);
+size_t conv2d_backward_workspace_floats(const Conv2dGeometry& g);
 
 // y[N,O,OH,OW] = conv(x, w) + bias (bias [O] may be null).
 void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,

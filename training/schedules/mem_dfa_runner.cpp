@@ -1,6 +1,7 @@
 #include "training/schedules/mem_dfa_runner.h"
 
 #include "core/error.h"
+#include "training/conv_algorithms.h"
 
 namespace frugal {
 
@@ -26,6 +27,9 @@ void MemDfaRunner::prepare(int64_t batch) {
   in[0] = batch;
   if (graph_.input_shape() != in) graph_.setup(in);
   if (ready_ && plan_.batch == batch) return;
+  fit_winograd_to_memory(graph_, [&] {
+    return lower_bound_bytes(build_mem_dfa_plan(graph_, modes_, batch, num_classes_).step);
+  });
   plan_ = build_mem_dfa_plan(graph_, modes_, batch, num_classes_);
   planner_->plan(plan_.step);
   tensors_.clear();
