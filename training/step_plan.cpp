@@ -58,14 +58,12 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
       plan.nodes[i].keeps = SavedNeeds{std::vector<bool>(graph.node(i).inputs.size(), false), false, {}};
     }
   }
-  {
-    for (int i = 0; i < L; ++i)
-      if (folds[i] >= 0) {
-        plan.nodes[i].folds = folds[i];
-        plan.nodes[folds[i]].folded_into = i;
-        plan.nodes[folds[i]].keeps = SavedNeeds{{false}, false, {}};  // the pair's backward is the producer's
-      }
-  }
+  for (int i = 0; i < L; ++i)
+    if (folds[i] >= 0) {
+      plan.nodes[i].folds = folds[i];
+      plan.nodes[folds[i]].folded_into = i;
+      plan.nodes[folds[i]].keeps = SavedNeeds{{false}, false, {}};  // the pair's backward is the producer's
+    }
   // A folded ReLU's output, read again by its producer's backward.
   auto read_by_fold = [&](int value) {
     if (!training || value == Graph::kInput || plan.nodes[value].folded_into < 0) return false;

@@ -32,7 +32,8 @@ Run make_run(int64_t batch, int64_t in, int64_t out, int64_t h, int64_t w) {
   r.chunks = std::max<int64_t>(1, std::min(batch, threads));
   // Groups of near-equal size, so no GEMM is left with a sliver of tiles.
   const int64_t chunk_tiles = (batch + r.chunks - 1) / r.chunks * r.tiles_per_sample;
-  const int64_t most = std::clamp<int64_t>(kTileGroupFloats / (16 * (in + out)), kMinGroupTiles, chunk_tiles);
+  const int64_t most =
+      std::min(chunk_tiles, std::max(kMinGroupTiles, kTileGroupFloats / (16 * (in + out))));
   const int64_t groups = (chunk_tiles + most - 1) / most;
   r.group_tiles = (chunk_tiles + groups - 1) / groups;
   return r;
@@ -47,29 +48,29 @@ void transform_weights(const Run& r, const Weight& weight, float* u) {
   {
     std::vector<float> taps(static_cast<size_t>(9 * r.in));  // taps[k][c]: one output channel's kernels
 #pragma omp for schedule(static)
-  for (int64_t o = 0; o < r.out; ++o) {
-    for (int64_t c = 0; c < r.in; ++c)
-      for (int k = 0; k < 9; ++k) taps[k * r.in + c] = weight(o, c, k / 3, k % 3);
-    const float* g = taps.data();
-    float* uo = u + o * r.in;
+    for (int64_t o = 0; o < r.out; ++o) {
+      for (int64_t c = 0; c < r.in; ++c)
+        for (int k = 0; k < 9; ++k) taps[k * r.in + c] = weight(o, c, k / 3, k % 3);
+      const float* g = taps.data();
+      float* uo = u + o * r.in;
 #pragma omp simd
-    for (int64_t c = 0; c < r.in; ++c) {  // vectorised across input channels
-      float t[4][3];
-      for (int j = 0; j < 3; ++j) {
-        const float g0 = g[j * r.in + c], g1 = g[(3 + j) * r.in + c], g2 = g[(6 + j) * r.in + c];
-        t[0][j] = g0;
-        t[1][j] = 0.5f * (g0 + g1 + g2);
-        t[2][j] = 0.5f * (g0 - g1 + g2);
-        t[3][j] = g2;
-      }
-      for (int i = 0; i < 4; ++i) {
-        uo[(i * 4 + 0) * step + c] = t[i][0];
-        uo[(i * 4 + 1) * step + c] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        uo[(i * 4 + 2) * step + c] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        uo[(i * 4 + 3) * step + c] = t[i][2];
+      for (int64_t c = 0; c < r.in; ++c) {  // vectorised across input channels
+        float t[4][3];
+        for (int j = 0; j < 3; ++j) {
+          const float g0 = g[j * r.in + c], g1 = g[(3 + j) * r.in + c], g2 = g[(6 + j) * r.in + c];
+          t[0][j] = g0;
+          t[1][j] = 0.5f * (g0 + g1 + g2);
+          t[2][j] = 0.5f * (g0 - g1 + g2);
+          t[3][j] = g2;
+        }
+        for (int i = 0; i < 4; ++i) {
+          uo[(i * 4 + 0) * step + c] = t[i][0];
+          uo[(i * 4 + 1) * step + c] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+          uo[(i * 4 + 2) * step + c] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+          uo[(i * 4 + 3) * step + c] = t[i][2];
+        }
       }
     }
-  }
   }
 }
 

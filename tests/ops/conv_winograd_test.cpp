@@ -76,7 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"even_8x8", same_3x3(2, 128, 8, 8, 128), 1},
                       Case{"odd_7x5_more_outputs", same_3x3(3, 128, 7, 5, 136), 3},
                       Case{"batch1_single_chunk", same_3x3(1, 130, 6, 9, 128), 3},
-                      Case{"tile_groups_across_samples", same_3x3(5, 128, 18, 14, 128), 1}),
+                      Case{"tile_groups_across_samples", same_3x3(5, 128, 18, 14, 128), 1},
+                      Case{"fewer_tiles_than_a_minimum_group", same_3x3(1, 128, 3, 2, 128), 1}),
     [](const auto& info) { return info.param.name; });
 
 TEST(WinogradApplies, OnlyTo3x3StrideOnePadOneConvsWithManyChannelsWhenAllowed) {
