@@ -28,7 +28,8 @@ TEST(BenchCli, TrainingStepsWriteJsonWithPerStepTimes) {
   auto j = nlohmann::json::parse(read_text(dir.path() / "out.json"));
   for (const char* key : {"name", "model", "optimizer", "sample_shape", "classes", "batch", "threads", "blas",
                           "step_seconds", "median_step_seconds", "images_per_second", "flops_per_step",
-                          "gflops_per_second", "peak_rss_bytes"})
+                          "gflops_per_second", "peak_rss_bytes", "relu_folding", "data_seconds",
+                          "median_data_seconds"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["kind"], "training");
   EXPECT_EQ(j["batch"], 32);
@@ -43,6 +44,16 @@ TEST(BenchCli, TrainingStepsWriteJsonWithPerStepTimes) {
   // The MLP 64-32-4: 2 * 32 * (64*32 + 32*4) forward multiply-adds, three times that per step.
   EXPECT_GE(j["flops_per_step"].get<double>(), 3.0 * 2 * 32 * (64 * 32 + 32 * 4));
   EXPECT_GT(j["peak_rss_bytes"].get<double>(), 0);
+  EXPECT_EQ(j["relu_folding"], true);
+  EXPECT_EQ(j["data_seconds"].size(), 3u);  // each timed step's batch, prepared before it
+}
+
+TEST(BenchCli, NoReluFoldingIsRecorded) {
+  TempDir dir("bench_nofold");
+  CliResult r = run_frugal("bench --config " + write_tiny_config(dir) + " --steps 1 --warmup 0 --threads 1 " +
+                           "--no-relu-folding --json " + dir.str("out.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.path() / "out.json"))["relu_folding"], false);
 }
 
 TEST(BenchCli, GemmWritesTheBestRateOverSizes) {
@@ -75,6 +86,7 @@ TEST(BenchCli, BadArgumentsFailWithAClearMessage) {
   expect_user_error(run_frugal("bench"), "--config");
   expect_user_error(run_frugal("bench --gemm --config " + cfg), "either --config");
   expect_user_error(run_frugal("bench --gemm --set threads=1"), "--set");
+  expect_user_error(run_frugal("bench --gemm --no-relu-folding"), "--no-relu-folding");
   expect_user_error(run_frugal("bench --config " + cfg + " --steps 0"), "--steps");
   expect_user_error(run_frugal("bench --gemm --sizes 0"), "--sizes");
   expect_user_error(run_frugal("bench --config " + cfg + " --set train.epoch=1"), "train.epoch");
