@@ -131,16 +131,20 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
                      plan.time_loss, plan.time_loss);
   if (!training) return plan;
 
-  // A folded pair writes the gradient of an input that only it reads over the ReLU's output gradient
-  // (elementwise, in place; nothing reads that gradient afterwards): the two share one buffer.
-  std::vector<int> grad_shared_with(L, -1);  // per node: the folded ReLU whose gradient buffer it takes
+  // A node whose backward runs in place (an activation, or a folded pair) writes the gradient of an
+  // input that only it reads over its output's gradient, which nothing reads afterwards: the two share
+  // one buffer. Not the network output's gradient, which DFA-style modes read late.
+  std::vector<int> grad_shared_with(L, -1);  // per node: the node whose output gradient buffer it takes
   for (int i = 0; i < L; ++i) {
-    if (plan.nodes[i].folds < 0) continue;
+    const NodeBuffers& nb = plan.nodes[i];
+    const int donor = nb.folds >= 0 ? nb.folds : i;
+    const bool in_place = nb.folds >= 0 || (nb.folded_into < 0 && modes[i]->backward_in_place(graph.layer(i)));
+    if (!in_place || donor == graph.output()) continue;
     const auto& ins = graph.node(i).inputs;
     for (int v : ins)
       if (v != Graph::kInput && graph.consumers(v) == std::vector<int>{i} &&
           std::count(ins.begin(), ins.end(), v) == 1) {
-        grad_shared_with[v] = plan.nodes[i].folds;
+        grad_shared_with[v] = donor;
         break;
       }
   }
@@ -154,7 +158,7 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
     auto consumers = graph.consumers(i);
     if (consumers.empty() && i != graph.output()) continue;  // a dead end: no gradient flows
     if (plan.nodes[i].folds >= 0) continue;                  // the folded pair's backward reads the ReLU's
-    if (grad_shared_with[i] >= 0) continue;                  // below, once the ReLU's exists
+    if (grad_shared_with[i] >= 0) continue;                  // below, once the donor's exists
     int32_t first = i == graph.output() ? plan.time_loss : plan.backward_time(consumers.back());
     int32_t last = grad_last_use(i);
     if (i == graph.output())  // modes that send the output error to hidden layers read it late
@@ -163,11 +167,11 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
     plan.nodes[i].output_grad = b.add(layer.name() + "/grad", layer.name(), layer.output_shape(),
                                       DType::F32, MemoryCategory::Activations, first, last);
   }
-  for (int i = 0; i < L; ++i)
+  for (int i = L - 1; i >= 0; --i)  // donors first: a donor may itself take a later node's buffer
     if (grad_shared_with[i] >= 0) {
       const int32_t id = plan.nodes[grad_shared_with[i]].output_grad;
       plan.nodes[i].output_grad = id;
-      b.spec(id).last_use = std::max(b.spec(id).last_use, grad_last_use(i));
+      if (id != kNoBuffer) b.spec(id).last_use = std::max(b.spec(id).last_use, grad_last_use(i));
     }
   for (int i = 0; i < L; ++i) {
     NodeBuffers& nb = plan.nodes[i];

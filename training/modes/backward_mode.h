@@ -36,6 +36,10 @@ class BackwardMode {
   // executor may then fold a ReLU into its producer: training/relu_folding.h).
   virtual bool reproduces_exact_backward(const Layer& layer) const { return false; }
 
+  // True when backward() on `layer` may write grad_inputs[0] over grad_output, element by element (the
+  // step plan then gives an input that only this layer reads one gradient buffer with its output).
+  virtual bool backward_in_place(const Layer& layer) const { return false; }
+
   // After the layer's setup(): which forward inputs/output/aux the backward reads. The executor
   // keeps exactly these alive until this layer's backward.
   virtual SavedNeeds keeps(const Layer& layer) const { return layer.saved_needs(); }

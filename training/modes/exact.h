@@ -2,6 +2,7 @@
 #pragma once
 #include <chrono>
 
+#include "ops/activation.h"
 #include "training/modes/backward_mode.h"
 
 namespace frugal {
@@ -11,6 +12,10 @@ class ExactMode : public BackwardMode {
   std::string name() const override { return "exact"; }
   bool supports(const Layer&) const override { return true; }
   bool reproduces_exact_backward(const Layer&) const override { return true; }
+  // Activations compute dx = dy * f' element by element.
+  bool backward_in_place(const Layer& layer) const override {
+    return dynamic_cast<const Activation*>(&layer) != nullptr;
+  }
 
   // Under profiling, Conv2d/Linear run their backward as its two pieces (what their own backward()
   // does) with the weight-gradient piece timed; every other case is the layer's own backward.

@@ -20,6 +20,7 @@ class FewbitMode : public BackwardMode {
   bool supports(const Layer& layer) const override;  // every Activation kind
   // ReLU and LeakyReLU: their 1-bit table is exact.
   bool reproduces_exact_backward(const Layer& layer) const override;
+  bool backward_in_place(const Layer&) const override { return true; }  // dx = dy * level[code]
 
   SavedNeeds keeps(const Layer& layer) const override;  // nothing: no input, no output
   std::vector<StashSpec> stash_specs(const Layer& layer) const override;  // "codes": U8[packed bytes]

@@ -64,6 +64,7 @@ class QuantizedReluMode : public QuantizedMode {
   SavedNeeds keeps(const Layer& layer) const override { return {{false}, false, {}}; }
   std::vector<StashSpec> stash_specs(const Layer& layer) const override;
   size_t backward_workspace_bytes(const Layer&) const override { return 0; }
+  bool backward_in_place(const Layer&) const override { return true; }  // dx = dy * [q >= shift]
   void after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) override;
   void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) override;
   // The code of this ReLU's input: its producer BatchNorm's or its own.
