@@ -56,6 +56,11 @@ void Activation::backward(const BackwardArgs& args) {
                             args.grad_inputs[0]->f32());
 }
 
+bool is_relu(const Layer& layer) {
+  auto* a = dynamic_cast<const Activation*>(&layer);
+  return a && a->spec().kind == ActivationKind::ReLU;
+}
+
 void activation_backward_from_output(const ActivationSpec& spec, int64_t n, const float* y,
                                      const float* dy, float* dx) {
   const float alpha = spec.alpha;

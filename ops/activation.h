@@ -25,6 +25,9 @@ class Activation : public Layer {
   ActivationSpec spec_;
 };
 
+// Whether `layer` is a ReLU (the kind that folding and the quantized mode treat specially).
+bool is_relu(const Layer& layer);
+
 // dx = dy * f'(x) computed from y = f(x), for the kinds where derivative_from_output() holds.
 void activation_backward_from_output(const ActivationSpec& spec, int64_t n, const float* y,
                                      const float* dy, float* dx);

@@ -139,6 +139,7 @@ void Executor::backward_node(Prepared& p, int node) {
   if (nb.folded_into >= 0) return;  // runs inside its producer's backward
   // A folded pair starts from the ReLU's output gradient.
   const NodeBuffers& top = nb.folds >= 0 ? p.plan.nodes[nb.folds] : nb;
+  auto* fold = nb.folds >= 0 ? dynamic_cast<ReluFoldable*>(gn.layer.get()) : nullptr;
   if (top.output_grad == kNoBuffer) return;  // nothing downstream depends on this node
   BackwardArgs args;
   for (size_t k = 0; k < gn.inputs.size(); ++k) {
@@ -147,8 +148,8 @@ void Executor::backward_node(Prepared& p, int node) {
     args.inputs.push_back(nb.keeps.inputs[k] ? value : nullptr);
     args.grad_inputs.push_back(buffer(p, nb.input_grad_target[k]));
   }
-  if (nb.folds >= 0)
-    args.output = dynamic_cast<ReluFoldable&>(*gn.layer).backward_relu_reads_output() ? buffer(p, top.output) : nullptr;
+  if (fold)
+    args.output = fold->backward_relu_reads_output() ? buffer(p, top.output) : nullptr;
   else
     args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
   for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(p, id));
@@ -157,8 +158,8 @@ void Executor::backward_node(Prepared& p, int node) {
   args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.backward_workspace].raw());
   std::vector<const Tensor*> stash;
   for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
-  if (nb.folds >= 0)  // only where the mode's backward is the layer's own (training/relu_folding.h)
-    dynamic_cast<ReluFoldable&>(*gn.layer).backward_relu(args);
+  if (fold)  // only where the mode's backward is the layer's own (training/relu_folding.h)
+    fold->backward_relu(args);
   else
     modes_[node]->backward(*gn.layer, args, stash);
   // Gradients of values read by several nodes: later writers went to scratch; add them in.

@@ -3,14 +3,6 @@
 #include "ops/activation.h"
 
 namespace frugal {
-namespace {
-
-bool is_relu(const Layer& layer) {
-  auto* a = dynamic_cast<const Activation*>(&layer);
-  return a && a->spec().kind == ActivationKind::ReLU;
-}
-
-}  // namespace
 
 std::vector<int> find_relu_folds(const Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
                                  bool training) {

@@ -13,21 +13,27 @@ namespace {
 // Below this many elements the OpenMP fork costs more than it saves.
 constexpr int64_t kParallelMinElements = 1 << 15;
 
+// Calls run(offset) with the offset of each of channel ch's N runs of S values of an [N, C, S] tensor.
+template <class Run>
+inline void for_each_run(int64_t n, int64_t c, int64_t s, int64_t ch, const Run& run) {
+  for (int64_t i = 0; i < n; ++i) run((i * c + ch) * s);
+}
+
 // Writes out = (in - shift) * scale + offset over channel ch of an [N, C, S] tensor, followed by a ReLU
 // when Relu (the same expression as the ReLU layer's, so folding it in changes no bit). A channel's runs
 // are visited right after its statistics pass, while they are still in cache. out may alias in.
 template <bool Relu>
 inline void affine_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* in, float shift,
                            float scale, float offset, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float* src = in + (i * c + ch) * s;
-    float* dst = out + (i * c + ch) * s;
+  for_each_run(n, c, s, ch, [&](int64_t run) {
+    const float* src = in + run;
+    float* dst = out + run;
 #pragma omp simd
     for (int64_t j = 0; j < s; ++j) {
       const float y = (src[j] - shift) * scale + offset;
       dst[j] = Relu && y < 0.0f ? 0.0f : y;
     }
-  }
+  });
 }
 
 void affine(int64_t n, int64_t c, int64_t s, int64_t ch, const float* in, float shift, float scale,
@@ -59,8 +65,7 @@ void backward_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* 
   const float k = (gamma ? gamma[ch] : 1.0f) * invstd;
   const float mean_dy = static_cast<float>(sums.sum_dy / m);
   const float mean_dy_xhat = static_cast<float>(sums.sum_dy_xhat / m);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t run = (i * c + ch) * s;
+  for_each_run(n, c, s, ch, [&](int64_t run) {
     const float* xr = x + run;
     const float* dyr = dy + run;
     float* dxr = dx + run;
@@ -69,15 +74,14 @@ void backward_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* 
       const float xhat = (xr[j] - x_shift) * x_scale;
       dxr[j] = k * (dyr[j] - mean_dy - xhat * mean_dy_xhat);
     }
-  }
+  });
 }
 
 // dy = dz where the forward's output (x - mean) * scale + offset was positive, over channel ch: the
 // ReLU's own backward, on outputs recomputed exactly as the forward computed them.
 void relu_mask_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* x, float mean, float scale,
                        float offset, const float* dz, float* dy) {
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t run = (i * c + ch) * s;
+  for_each_run(n, c, s, ch, [&](int64_t run) {
     const float* xr = x + run;
     const float* dzr = dz + run;
     float* dyr = dy + run;
@@ -86,7 +90,7 @@ void relu_mask_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float*
       const float g = dzr[j];  // loaded unconditionally, so the select vectorises without a branch
       dyr[j] = (xr[j] - mean) * scale + offset > 0.0f ? g : 0.0f;
     }
-  }
+  });
 }
 
 }  // namespace

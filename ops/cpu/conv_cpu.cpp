@@ -66,14 +66,20 @@ size_t weight_grad_chunk_floats(const Conv2dGeometry& g, const ConvDims& d) {
 
 }  // namespace
 
+namespace {
+
+Conv2dGeometry without_winograd(Conv2dGeometry g) {
+  g.winograd = false;
+  return g;
+}
+
+}  // namespace
+
 // The workspace sizes hold both the Winograd kernels and the others, so turning Winograd off for a conv
 // (Conv2dGeometry::winograd) never leaves a planned buffer too small.
 size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g) {
-  if (winograd_applies(g)) {
-    Conv2dGeometry without = g;
-    without.winograd = false;
-    return std::max(winograd_workspace_floats(g), conv2d_forward_workspace_floats(without));
-  }
+  if (winograd_applies(g))
+    return std::max(winograd_workspace_floats(g), conv2d_forward_workspace_floats(without_winograd(g)));
   const ConvDims d = dims_of(g);
   if (use_direct_forward(g)) {
     const DirectConvPlan p = direct_forward_plan(g);
@@ -83,11 +89,8 @@ size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g) {
 }
 
 size_t conv2d_backward_workspace_floats(const Conv2dGeometry& g) {
-  if (winograd_applies(g)) {
-    Conv2dGeometry without = g;
-    without.winograd = false;
-    return std::max(winograd_workspace_floats(g), conv2d_backward_workspace_floats(without));
-  }
+  if (winograd_applies(g))
+    return std::max(winograd_workspace_floats(g), conv2d_backward_workspace_floats(without_winograd(g)));
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);  // the direct kernels'
   size_t backward_data = d.chunks * column_floats(g, d);

@@ -74,11 +74,6 @@ void transform_weights(const Run& r, const Weight& weight, float* u) {
   }
 }
 
-// Where tile k of a group starts: its sample and the top-left input pixel of its 4x4 tile.
-struct TileOrigin {
-  int64_t sample, y0, x0;
-};
-
 // A run of a group's tiles along one tile row: tiles [k, k + count) of the group are tiles
 // [tx, tx + count) of row ty of `sample`.
 struct TileRowSegment {
@@ -144,26 +139,28 @@ void transform_inputs(const Run& r, const float* x, const std::vector<TileRowSeg
 
 // y's 2x2 block of each tile k = A^T M A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1]; parts past the image
 // edge are dropped.
-void transform_outputs(const Run& r, const float* m, const float* bias, const std::vector<TileOrigin>& tiles,
-                       float* y) {
-  const int64_t count = static_cast<int64_t>(tiles.size()), ld = r.group_tiles, plane = r.h * r.w;
+void transform_outputs(const Run& r, const float* m, const float* bias,
+                       const std::vector<TileRowSegment>& segments, float* y) {
+  const int64_t ld = r.group_tiles, plane = r.h * r.w;
   const int64_t step = r.out * ld;  // from xi to xi + 1
   for (int64_t o = 0; o < r.out; ++o) {
     const float b = bias ? bias[o] : 0.0f;
-    for (int64_t k = 0; k < count; ++k) {
-      const float* mk = m + o * ld + k;
-      float t[2][4];
-      for (int j = 0; j < 4; ++j) {
-        const float m0 = mk[j * step], m1 = mk[(4 + j) * step], m2 = mk[(8 + j) * step], m3 = mk[(12 + j) * step];
-        t[0][j] = m0 + m1 + m2;
-        t[1][j] = m1 - m2 - m3;
-      }
-      const TileOrigin& t0 = tiles[k];
-      const int64_t oy = t0.y0 + 1, ox = t0.x0 + 1;  // the block's top-left output pixel
-      float* py = y + (t0.sample * r.out + o) * plane;
-      for (int i = 0; i < 2 && oy + i < r.h; ++i) {
-        py[(oy + i) * r.w + ox] = t[i][0] + t[i][1] + t[i][2] + b;
-        if (ox + 1 < r.w) py[(oy + i) * r.w + ox + 1] = t[i][1] - t[i][2] - t[i][3] + b;
+    for (const TileRowSegment& seg : segments) {
+      float* py = y + (seg.sample * r.out + o) * plane;
+      const int64_t oy = 2 * seg.ty;  // the blocks' top output row
+      for (int64_t t = 0; t < seg.count; ++t) {
+        const float* mk = m + o * ld + seg.k + t;
+        float a[2][4];
+        for (int j = 0; j < 4; ++j) {
+          const float m0 = mk[j * step], m1 = mk[(4 + j) * step], m2 = mk[(8 + j) * step], m3 = mk[(12 + j) * step];
+          a[0][j] = m0 + m1 + m2;
+          a[1][j] = m1 - m2 - m3;
+        }
+        const int64_t ox = 2 * (seg.tx + t);
+        for (int i = 0; i < 2 && oy + i < r.h; ++i) {
+          py[(oy + i) * r.w + ox] = a[i][0] + a[i][1] + a[i][2] + b;
+          if (ox + 1 < r.w) py[(oy + i) * r.w + ox + 1] = a[i][1] - a[i][2] - a[i][3] + b;
+        }
       }
     }
   }
@@ -179,18 +176,14 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
     float* m = v + 16 * r.in * r.group_tiles;
     const int64_t first = chunk * r.batch / r.chunks * r.tiles_per_sample;
     const int64_t end = (chunk + 1) * r.batch / r.chunks * r.tiles_per_sample;
-    std::vector<TileOrigin> tiles;
     std::vector<TileRowSegment> segments;
     std::vector<float> rows(static_cast<size_t>(8 * (r.tiles_w + 1)));
-    tiles.reserve(static_cast<size_t>(r.group_tiles));
     for (int64_t begin = first; begin < end; begin += r.group_tiles) {
       const int64_t count = std::min(r.group_tiles, end - begin);
-      tiles.clear();
       segments.clear();
       for (int64_t t = begin; t < begin + count; ++t) {
         const int64_t sample = t / r.tiles_per_sample, ty = t % r.tiles_per_sample / r.tiles_w,
                       tx = t % r.tiles_w;
-        tiles.push_back({sample, 2 * ty - 1, 2 * tx - 1});
         if (segments.empty() || segments.back().sample != sample || segments.back().ty != ty)
           segments.push_back({t - begin, sample, ty, tx, 0});
         ++segments.back().count;
@@ -200,7 +193,7 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
         sgemm_rowmajor_parallel(false, false, r.out, count, r.in, 1.0f, u + xi * r.out * r.in, r.in,
                                 v + xi * r.in * r.group_tiles, r.group_tiles, 0.0f,
                                 m + xi * r.out * r.group_tiles, r.group_tiles);
-      transform_outputs(r, m, bias, tiles, y);
+      transform_outputs(r, m, bias, segments, y);
     }
   };
   if (r.chunks == 1) return chunk_body(0);  // its GEMMs split over the threads instead

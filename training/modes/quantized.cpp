@@ -18,11 +18,6 @@ size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 size_t float_bytes(const Shape& shape) { return static_cast<size_t>(shape.numel()) * sizeof(float); }
 
-bool is_relu(const Layer& layer) {
-  auto* a = dynamic_cast<const Activation*>(&layer);
-  return a && a->spec().kind == ActivationKind::ReLU;
-}
-
 // A float tensor of `shape` over `data`, reusing `view` so steady-state steps allocate nothing.
 const Tensor& view_of(Tensor& view, float* data, const Shape& shape) {
   if (!view.defined() || view.shape() != shape)
