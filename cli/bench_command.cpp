@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "memory/profiler.h"
-#include "ops/cpu/gemm.h"
+#include "ops/kernels.h"
 #include "training/experiment.h"
 
 extern "C" char* openblas_get_config();
@@ -34,11 +34,12 @@ struct BenchArgs {
 
 // Best-of-repeats seconds of one n x n x n sgemm, repeated for at least `min_seconds` after a warm-up.
 double best_sgemm_seconds(int64_t n, double min_seconds) {
+  const Kernels& cpu = kernels_for(Device::CPU);
   std::vector<float> a(n * n), b(n * n), c(n * n);
   for (int64_t i = 0; i < n * n; ++i) a[i] = static_cast<float>(i % 17) * 0.01f, b[i] = static_cast<float>(i % 13) * 0.02f;
   auto run = [&] {
     const auto t0 = std::chrono::steady_clock::now();
-    sgemm_rowmajor_parallel(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    cpu.gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   run();

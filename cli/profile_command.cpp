@@ -39,8 +39,8 @@ Action add_profile_command(CLI::App& app) {
       throw ConfigError("profile --time needs --steps 2 or more (the first step warms up)");
     TimedSteps run = run_timed_steps(e, config, 1, args->steps - 1, args->time);
     auto mean_ms = [](const std::vector<double>& s) { return 1e3 * std::accumulate(s.begin(), s.end(), 0.0) / s.size(); };
-    if (args->time && e.mem_dfa)  // the executor timed no layer
-      std::printf("mem_dfa (no per-layer times): optimizer %.3f ms; step %.3f ms\n", mean_ms(run.optimizer_seconds),
+    if (args->time && !e.step_schedule->times_layers())  // the executor timed no layer
+      std::printf("%s (no per-layer times): optimizer %.3f ms; step %.3f ms\n", e.step_schedule->name(), mean_ms(run.optimizer_seconds),
                   mean_ms(run.step_seconds));
     else if (args->time)
       std::cout << timing_table(*e.graph, *e.executor, run);

@@ -4,7 +4,6 @@
 #include <chrono>
 
 #include "training/memory_accounting.h"
-#include "training/schedules/training_step.h"
 
 namespace frugal::cli {
 
@@ -29,7 +28,7 @@ TimedSteps run_timed_steps(Experiment& e, const nlohmann::json& config, int warm
     if (!loader.next(b)) loader.start_epoch(++epoch), loader.next(b);
     if (per_layer && s == warmup) e.executor->set_timing(true);
     const auto t0 = Clock::now();
-    compute_training_gradients(e, b.images, b.labels, s, lo.seed);
+    e.step_schedule->gradient_step(b.images, b.labels, static_cast<uint64_t>(s), lo.seed);
     const auto t1 = Clock::now();
     e.optimizer->step(e.schedule->lr_at(s));
     const auto t2 = Clock::now();

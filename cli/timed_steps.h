@@ -1,6 +1,7 @@
 // The training-step loop shared by `frugal profile` and `frugal bench`: a few warm-up steps, then timed
-// steps on the experiment's training data (each batch prepared before its step, without prefetching), each the experiment's gradient step (the executor's, or
-// MEM-DFA's two passes: training/schedules/training_step.h) followed by the optimizer step.
+// steps on the experiment's training data (each batch prepared before its step, without prefetching),
+// each the step schedule's gradient step (training/schedules/step_schedule.h) followed by the optimizer
+// step.
 #pragma once
 #include <vector>
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/device.h"
+
 namespace frugal {
 
 // What a byte is for. The profiler reports memory broken down by these.
@@ -34,6 +36,8 @@ class Allocator {
   virtual void* allocate(size_t bytes, const AllocTag& tag) = 0;
   virtual void deallocate(void* ptr, size_t bytes) = 0;
   virtual const char* name() const = 0;
+  // Where the memory it hands out lives; tensors from it carry this device.
+  virtual Device device() const { return Device::CPU; }
 };
 
 constexpr size_t kTensorAlignment = 64;  // one cache line; also what AVX-512 loads want

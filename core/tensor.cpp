@@ -24,6 +24,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator* alloc, AllocTag
   t.storage_ = std::make_shared<Storage>(a->allocate(bytes, tag), bytes, a);
   t.shape_ = shape;
   t.dtype_ = dtype;
+  t.device_ = a->device();
   return t;
 }
 
@@ -65,16 +66,26 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
 }
 
 Tensor Tensor::clone(Allocator* alloc, AllocTag tag) const {
-  Tensor t = empty(shape_, dtype_, alloc, tag);
-  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  Tensor t = empty(shape_, dtype_, alloc ? alloc : &device_runtime(device_).allocator(), tag);
+  t.copy_from(*this);
   return t;
+}
+
+Tensor Tensor::to(Device device, AllocTag tag) const {
+  if (device == device_) return *this;
+  return clone(&device_runtime(device).allocator(), tag);
 }
 
 void Tensor::copy_from(const Tensor& src) {
   if (src.shape_ != shape_ || src.dtype_ != dtype_)
     throw ShapeError(std::string("copy between mismatched tensors: ") + src.shape_.str() + " " +
                      dtype_name(src.dtype_) + " into " + shape_.str() + " " + dtype_name(dtype_));
-  if (nbytes() && raw() != src.raw()) std::memcpy(raw(), src.raw(), nbytes());
+  if (nbytes() == 0 || raw() == src.raw()) return;
+  if (device_ == Device::CPU && src.device_ == Device::CPU) {
+    std::memcpy(raw(), src.raw(), nbytes());
+    return;
+  }
+  device_runtime(device_ == Device::CPU ? src.device_ : device_).copy(raw(), device_, src.raw(), src.device_, nbytes());
 }
 
 void Tensor::fill(float value) {
@@ -83,7 +94,17 @@ void Tensor::fill(float value) {
 }
 
 void Tensor::zero() {
-  if (nbytes()) std::memset(raw(), 0, nbytes());
+  if (nbytes() == 0) return;
+  if (device_ == Device::CPU)
+    std::memset(raw(), 0, nbytes());
+  else
+    device_runtime(device_).zero(raw(), nbytes());
+}
+
+void Tensor::check_host() const {
+  if (device_ != Device::CPU)
+    throw InternalError(std::string("host access to a ") + device_name(device_) + " tensor " + shape_.str() +
+                        " (copy it to the CPU first)");
 }
 
 void Tensor::check_dtype(DType want) const {

@@ -2,6 +2,10 @@
 // Copies share the buffer (like a shared_ptr); clone() copies the data. A tensor either owns its buffer
 // (returned to its allocator when the last reference goes) or wraps memory owned elsewhere, such as an
 // offset in a planned arena.
+//
+// Two ways to reach the bytes: data<T>() / f32() for host code, which refuses a tensor that is not in
+// CPU memory, and device_data<T>() / device_f32() for kernel arguments, a pointer in the tensor's own
+// device memory (ops/kernels.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -37,7 +41,7 @@ class Tensor {
  public:
   Tensor() = default;
 
-  // Uninitialised tensor from `alloc` (the default CPU allocator when null).
+  // Uninitialised tensor from `alloc` (the default CPU allocator when null), on alloc's device.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Allocator* alloc = nullptr,
                       AllocTag tag = {});
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Allocator* alloc = nullptr,
@@ -57,24 +61,37 @@ class Tensor {
 
   void* raw() const { return storage_ ? static_cast<char*>(storage_->data()) + offset_ : nullptr; }
   Storage* storage() const { return storage_.get(); }
-  // Typed access; throws InternalError when T does not match the dtype.
+  // Host access; throws InternalError when T does not match the dtype or the tensor is not on the CPU.
   template <class T> T* data() const {
     check_dtype(dtype_of<T>());
+    check_host();
     return static_cast<T*>(raw());
   }
   float* f32() const { return data<float>(); }
+  // Kernel arguments: the address in the tensor's device memory (never dereferenced by host code
+  // unless the device is the CPU).
+  template <class T> T* device_data() const {
+    check_dtype(dtype_of<T>());
+    return static_cast<T*>(raw());
+  }
+  float* device_f32() const { return device_data<float>(); }
 
   // Same buffer, new shape with the same element count.
   Tensor reshape(const Shape& shape) const;
   // Elements [begin, end) of the outermost dimension, sharing the buffer.
   Tensor slice0(int64_t begin, int64_t end) const;
+  // A copy with its own buffer from `alloc` (null: the device runtime's allocator of this tensor's
+  // device), which may be on another device.
   Tensor clone(Allocator* alloc = nullptr, AllocTag tag = {}) const;
-  void copy_from(const Tensor& src);  // same shape and dtype required
-  void fill(float value);             // F32 only
-  void zero();
+  // The same values on `device` (this tensor itself when it is there already).
+  Tensor to(Device device, AllocTag tag = {}) const;
+  void copy_from(const Tensor& src);  // same shape and dtype required; any two devices
+  void fill(float value);             // F32, host only
+  void zero();                        // any device
 
  private:
   void check_dtype(DType want) const;
+  void check_host() const;
 
   std::shared_ptr<Storage> storage_;
   size_t offset_ = 0;  // bytes

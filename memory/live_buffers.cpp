@@ -50,17 +50,22 @@ void LiveBuffers::mark_released(int32_t id) {
   --num_live_;
 }
 
-void* system_alloc(size_t bytes, const char* planner_name) {
+void* LiveBuffers::system_alloc(size_t bytes) const {
   if (bytes == 0) return zero_byte_buffer;
+  if (device_) return device_->allocate(aligned_bytes(bytes), {MemoryCategory::Workspace, planner_name_});
   void* p = std::aligned_alloc(kTensorAlignment, aligned_bytes(bytes));
   FRUGAL_CHECK(
       p != nullptr, MemoryBudgetError,
-      std::string("planner '") + planner_name + "': the system refused " + std::to_string(bytes) + " bytes");
+      std::string("planner '") + planner_name_ + "': the system refused " + std::to_string(bytes) + " bytes");
   return p;
 }
 
-void system_free(void* ptr) {
-  if (ptr != zero_byte_buffer) std::free(ptr);
+void LiveBuffers::system_free(void* ptr, size_t bytes) const {
+  if (ptr == zero_byte_buffer || ptr == nullptr) return;
+  if (device_)
+    device_->deallocate(ptr, aligned_bytes(bytes));
+  else
+    std::free(ptr);
 }
 
 }  // namespace frugal

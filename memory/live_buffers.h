@@ -1,16 +1,20 @@
 // Bookkeeping every planner shares: which buffer ids are live, with error messages that name the
-// planner and the buffer when the executor acquires or releases out of order.
+// planner and the buffer when the executor acquires or releases out of order, and where the planner's
+// memory comes from (the heap, or a device's allocator).
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#include "core/allocator.h"
 #include "memory/step_description.h"
 
 namespace frugal {
 
 class LiveBuffers {
  public:
-  explicit LiveBuffers(const char* planner_name) : planner_name_(planner_name) {}
+  // `device`: the allocator of the device whose memory the planner places (null: 64-byte aligned heap
+  // memory, the CPU).
+  LiveBuffers(const char* planner_name, Allocator* device) : planner_name_(planner_name), device_(device) {}
 
   // Starts a new plan; InternalError when a buffer of the previous plan is still live.
   void reset(const StepDescription& step);
@@ -24,19 +28,21 @@ class LiveBuffers {
   bool is_live(int32_t id) const { return live_[id] != 0; }
   int32_t num_live() const { return num_live_; }
 
+  // The planner's own memory. Zero bytes give a shared, valid, 64-byte aligned address that holds
+  // nothing (system_free ignores it).
+  void* system_alloc(size_t bytes) const;
+  void system_free(void* ptr, size_t bytes) const;
+
  private:
   void check_known(int32_t id, const char* action) const;
 
   const char* planner_name_;
+  Allocator* device_;
   StepDescription step_;
   std::vector<uint8_t> live_;
   int32_t num_live_ = 0;
   bool planned_ = false;
 };
 
-// 64-byte aligned memory from the system. Zero bytes give a shared, valid, 64-byte aligned address
-// that holds nothing (system_free ignores it).
-void* system_alloc(size_t bytes, const char* planner_name);
-void system_free(void* ptr);
 
 }  // namespace frugal

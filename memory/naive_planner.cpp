@@ -5,8 +5,8 @@
 namespace frugal {
 
 NaivePlanner::~NaivePlanner() {
-  for (void* p : pointers_)
-    if (p) system_free(p);
+  for (size_t id = 0; id < pointers_.size(); ++id)
+    if (pointers_[id]) live_.system_free(pointers_[id], live_.spec(static_cast<int32_t>(id)).bytes);
 }
 
 PlanSummary NaivePlanner::plan(const StepDescription& step) {
@@ -20,7 +20,7 @@ PlanSummary NaivePlanner::plan(const StepDescription& step) {
 void* NaivePlanner::acquire(int32_t id) {
   live_.mark_acquired(id);
   const size_t bytes = aligned_bytes(live_.spec(id).bytes);
-  pointers_[id] = system_alloc(bytes, name());
+  pointers_[id] = live_.system_alloc(bytes);
   if (bytes > 0) ++allocations_;
   held_bytes_ += bytes;
   peak_bytes_ = std::max(peak_bytes_, held_bytes_);
@@ -29,7 +29,7 @@ void* NaivePlanner::acquire(int32_t id) {
 
 void NaivePlanner::release(int32_t id) {
   live_.mark_released(id);
-  system_free(pointers_[id]);
+  live_.system_free(pointers_[id], live_.spec(id).bytes);
   pointers_[id] = nullptr;
   held_bytes_ -= aligned_bytes(live_.spec(id).bytes);
 }

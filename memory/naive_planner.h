@@ -10,7 +10,7 @@ namespace frugal {
 
 class NaivePlanner : public Planner {
  public:
-  NaivePlanner() : live_("naive") {}
+  explicit NaivePlanner(Allocator* device = nullptr) : live_("naive", device) {}
   ~NaivePlanner() override;
   NaivePlanner(const NaivePlanner&) = delete;
   NaivePlanner& operator=(const NaivePlanner&) = delete;

@@ -14,10 +14,10 @@ const std::vector<std::string>& planner_names() {
   return names;
 }
 
-std::unique_ptr<Planner> make_planner(const std::string& name) {
-  if (name == "naive") return std::make_unique<NaivePlanner>();
-  if (name == "pool") return std::make_unique<PoolPlanner>();
-  if (name == "static") return std::make_unique<StaticPlanner>();
+std::unique_ptr<Planner> make_planner(const std::string& name, Allocator* device) {
+  if (name == "naive") return std::make_unique<NaivePlanner>(device);
+  if (name == "pool") return std::make_unique<PoolPlanner>(device);
+  if (name == "static") return std::make_unique<StaticPlanner>(device);
   std::string valid;
   for (const std::string& n : planner_names()) valid += (valid.empty() ? "" : ", ") + n;
   throw ConfigError("memory.planner: unknown planner '" + name + "'; expected one of: " + valid);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "memory/step_description.h"
 
 namespace frugal {
@@ -41,8 +42,9 @@ class Planner {
 
 // The planners make_planner knows, in the order the error message lists them.
 const std::vector<std::string>& planner_names();
-// ConfigError naming the value and the valid names when `name` is not one of planner_names().
-std::unique_ptr<Planner> make_planner(const std::string& name);
+// ConfigError naming the value and the valid names when `name` is not one of planner_names(). The
+// planner takes its memory from `device` (null: the heap of the CPU); its plan never depends on it.
+std::unique_ptr<Planner> make_planner(const std::string& name, Allocator* device = nullptr);
 
 // Drives `planner` through one step in the order of step_events(step): what the executor does, minus
 // the compute. Returns the largest held_bytes() seen. For tests, benchmarks and `frugal profile`.

@@ -26,7 +26,8 @@ void replay_on(BlockCache& cache, const StepDescription& step, const std::vector
 }  // namespace
 
 PoolPlanner::~PoolPlanner() {
-  for (void* p : segment_memory_) system_free(p);
+  for (size_t s = 0; s < segment_memory_.size(); ++s)
+    live_.system_free(segment_memory_[s], cache_.segment_bytes(static_cast<int32_t>(s)));
 }
 
 PlanSummary PoolPlanner::plan(const StepDescription& step) {
@@ -58,7 +59,7 @@ PlanSummary PoolPlanner::plan(const StepDescription& step) {
 void PoolPlanner::allocate_new_segments() {
   while (static_cast<int32_t>(segment_memory_.size()) < cache_.num_segments()) {
     const int32_t s = static_cast<int32_t>(segment_memory_.size());
-    segment_memory_.push_back(system_alloc(cache_.segment_bytes(s), name()));
+    segment_memory_.push_back(live_.system_alloc(cache_.segment_bytes(s)));
     ++allocations_;
   }
 }
@@ -66,7 +67,7 @@ void PoolPlanner::allocate_new_segments() {
 void* PoolPlanner::acquire(int32_t id) {
   live_.mark_acquired(id);
   const size_t bytes = live_.spec(id).bytes;
-  if (bytes == 0) return system_alloc(0, name());
+  if (bytes == 0) return live_.system_alloc(0);
   blocks_[id] = cache_.take(bytes);
   allocate_new_segments();
   return static_cast<char*>(segment_memory_[blocks_[id].segment]) + blocks_[id].offset;

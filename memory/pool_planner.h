@@ -17,7 +17,7 @@ namespace frugal {
 
 class PoolPlanner : public Planner {
  public:
-  PoolPlanner() : live_("pool") {}
+  explicit PoolPlanner(Allocator* device = nullptr) : live_("pool", device) {}
   ~PoolPlanner() override;
   PoolPlanner(const PoolPlanner&) = delete;
   PoolPlanner& operator=(const PoolPlanner&) = delete;

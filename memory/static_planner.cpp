@@ -3,7 +3,7 @@
 namespace frugal {
 
 StaticPlanner::~StaticPlanner() {
-  if (arena_) system_free(arena_);
+  if (arena_) live_.system_free(arena_, arena_bytes_);
 }
 
 PlanSummary StaticPlanner::plan(const StepDescription& step) {
@@ -11,11 +11,11 @@ PlanSummary StaticPlanner::plan(const StepDescription& step) {
   plan_ = plan_arena_best(step);
   // A re-plan keeps the arena when the size is unchanged, so predicted == measured still holds.
   if (plan_.arena_bytes != arena_bytes_) {
-    if (arena_) system_free(arena_);
+    if (arena_) live_.system_free(arena_, arena_bytes_);
     arena_ = nullptr;
     arena_bytes_ = 0;
     if (plan_.arena_bytes > 0) {
-      arena_ = static_cast<char*>(system_alloc(plan_.arena_bytes, name()));
+      arena_ = static_cast<char*>(live_.system_alloc(plan_.arena_bytes));
       ++allocations_;
     }
     arena_bytes_ = plan_.arena_bytes;
@@ -25,7 +25,7 @@ PlanSummary StaticPlanner::plan(const StepDescription& step) {
 
 void* StaticPlanner::acquire(int32_t id) {
   live_.mark_acquired(id);
-  if (live_.spec(id).bytes == 0) return system_alloc(0, name());
+  if (live_.spec(id).bytes == 0) return live_.system_alloc(0);
   return arena_ + plan_.offsets[id];
 }
 

@@ -12,7 +12,7 @@ namespace frugal {
 
 class StaticPlanner : public Planner {
  public:
-  StaticPlanner() : live_("static") {}
+  explicit StaticPlanner(Allocator* device = nullptr) : live_("static", device) {}
   ~StaticPlanner() override;
   StaticPlanner(const StaticPlanner&) = delete;
   StaticPlanner& operator=(const StaticPlanner&) = delete;

@@ -11,6 +11,9 @@
 
 namespace frugal {
 
+// The buffer id of a role no buffer plays (e.g. a layer without workspace).
+constexpr int32_t kNoBuffer = -1;
+
 // One buffer of a training step. Times are indices into the step's schedule (0..num_steps-1),
 // inclusive: the buffer is live from first_use to last_use. Persistent buffers (weights, gradients,
 // optimizer state) span the whole step.

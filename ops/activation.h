@@ -1,6 +1,6 @@
 // Pointwise nonlinearity layer (ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, ELU, Softplus).
 #pragma once
-#include "ops/cpu/activation_cpu.h"
+#include "ops/activation_spec.h"
 #include "ops/layer.h"
 
 namespace frugal {
@@ -27,9 +27,5 @@ class Activation : public Layer {
 
 // Whether `layer` is a ReLU (the kind that folding and the quantized mode treat specially).
 bool is_relu(const Layer& layer);
-
-// dx = dy * f'(x) computed from y = f(x), for the kinds where derivative_from_output() holds.
-void activation_backward_from_output(const ActivationSpec& spec, int64_t n, const float* y,
-                                     const float* dy, float* dx);
 
 }  // namespace frugal

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "core/error.h"
-#include "ops/cpu/bias_grad.h"
 #include "ops/init.h"
 
 namespace frugal {
@@ -58,8 +57,8 @@ std::vector<Parameter*> Conv2d::parameters() {
   return {&weight_};
 }
 
-size_t Conv2d::forward_workspace_bytes() const { return conv2d_forward_workspace_floats(geometry_) * 4; }
-size_t Conv2d::backward_workspace_bytes() const { return conv2d_backward_workspace_floats(geometry_) * 4; }
+size_t Conv2d::forward_workspace_bytes() const { return kernels().conv2d_forward_workspace_bytes(geometry_); }
+size_t Conv2d::backward_workspace_bytes() const { return kernels().conv2d_backward_workspace_bytes(geometry_); }
 
 void Conv2d::set_winograd(bool on) {
   winograd_ = on;
@@ -67,24 +66,25 @@ void Conv2d::set_winograd(bool on) {
 }
 
 void Conv2d::forward(const ForwardArgs& args) {
-  conv2d_forward_cpu(geometry_, args.inputs[0]->f32(), weight_.value.f32(),
-                     opts_.bias ? bias_.value.f32() : nullptr, args.output->f32(), args.workspace);
+  kernels().conv2d_forward(geometry_, args.inputs[0]->device_f32(), weight_.value.device_f32(),
+                           opts_.bias ? bias_.value.device_f32() : nullptr, args.output->device_f32(), args.workspace);
 }
 
 void Conv2d::backward_data(const Tensor& grad_output, const Tensor& weight, Tensor& grad_input,
                            float* workspace) {
-  conv2d_backward_data_cpu(geometry_, grad_output.f32(), weight.f32(), grad_input.f32(), workspace);
+  kernels().conv2d_backward_data(geometry_, grad_output.device_f32(), weight.device_f32(), grad_input.device_f32(),
+                                 workspace);
 }
 
 void Conv2d::backward_weight(const Tensor& input, const Tensor& grad_output, float* workspace) {
-  conv2d_backward_weight_cpu(geometry_, input.f32(), grad_output.f32(), weight_.grad.f32(),
-                             opts_.bias ? bias_.grad.f32() : nullptr, workspace, false);
+  kernels().conv2d_backward_weight(geometry_, input.device_f32(), grad_output.device_f32(), weight_.grad.device_f32(),
+                                   opts_.bias ? bias_.grad.device_f32() : nullptr, workspace, false);
 }
 
 void Conv2d::backward_bias(const Tensor& grad_output) {
   if (!opts_.bias) return;
-  bias_gradient_cpu(geometry_.batch, geometry_.out_channels, geometry_.out_h() * geometry_.out_w(),
-                    grad_output.f32(), bias_.grad.f32(), false);
+  kernels().bias_gradient(geometry_.batch, geometry_.out_channels, geometry_.out_h() * geometry_.out_w(),
+                          grad_output.device_f32(), bias_.grad.device_f32(), false);
 }
 
 void Conv2d::backward(const BackwardArgs& args) {

@@ -1,7 +1,6 @@
 // Conv2d layer: weight [O, C/groups, KH, KW] (OIHW), optional bias [O]; NCHW input.
 #pragma once
-#include "ops/cpu/conv_cpu.h"
-#include "ops/cpu/conv_winograd.h"
+#include "ops/conv_geometry.h"
 #include "ops/layer.h"
 
 namespace frugal {
@@ -36,7 +35,8 @@ class Conv2d : public WeightedLayer {
   const Conv2dOptions& options() const { return opts_; }
   // Whether the passes may take the Winograd kernels (on by default; they need more workspace).
   void set_winograd(bool on);
-  bool uses_winograd() const { return winograd_applies(geometry_); }
+  // Whether the passes take Winograd (CPU) or another algorithm that needs more workspace (CUDA).
+  bool uses_winograd() const { return kernels().conv2d_winograd_applies(geometry_); }
   const Conv2dGeometry& geometry() const { return geometry_; }
 
  private:

@@ -3,8 +3,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "ops/cpu/dropout_cpu.h"
-#include "ops/cpu/elementwise_cpu.h"
 
 namespace frugal {
 
@@ -17,25 +15,27 @@ Shape Add::setup(const std::vector<Shape>& inputs) {
 }
 
 void Add::forward(const ForwardArgs& args) {
-  add_cpu(args.output->numel(), args.inputs[0]->f32(), args.inputs[1]->f32(), args.output->f32());
+  kernels().add(args.output->numel(), args.inputs[0]->device_f32(), args.inputs[1]->device_f32(),
+                args.output->device_f32());
 }
 
 void Add::backward(const BackwardArgs& args) {
   Tensor* ga = args.grad_inputs[0];
   Tensor* gb = args.grad_inputs[1];
-  copy_to_two_cpu(args.grad_output->numel(), args.grad_output->f32(), ga ? ga->f32() : nullptr,
-                  gb ? gb->f32() : nullptr);
+  kernels().copy_to_two(args.grad_output->numel(), args.grad_output->device_f32(), ga ? ga->device_f32() : nullptr,
+                        gb ? gb->device_f32() : nullptr);
 }
 
 void Add::forward_relu(const ForwardArgs& args) {
-  add_relu_cpu(args.output->numel(), args.inputs[0]->f32(), args.inputs[1]->f32(), args.output->f32());
+  kernels().add_relu(args.output->numel(), args.inputs[0]->device_f32(), args.inputs[1]->device_f32(),
+                     args.output->device_f32());
 }
 
 void Add::backward_relu(const BackwardArgs& args) {
   Tensor* ga = args.grad_inputs[0];
   Tensor* gb = args.grad_inputs[1];
-  relu_grad_to_two_cpu(args.grad_output->numel(), args.output->f32(), args.grad_output->f32(),
-                       ga ? ga->f32() : nullptr, gb ? gb->f32() : nullptr);
+  kernels().relu_grad_to_two(args.grad_output->numel(), args.output->device_f32(), args.grad_output->device_f32(),
+                             ga ? ga->device_f32() : nullptr, gb ? gb->device_f32() : nullptr);
 }
 
 Shape Flatten::setup(const std::vector<Shape>& inputs) {
@@ -47,11 +47,11 @@ Shape Flatten::setup(const std::vector<Shape>& inputs) {
 }
 
 void Flatten::forward(const ForwardArgs& args) {
-  copy_cpu(args.output->numel(), args.inputs[0]->f32(), args.output->f32());
+  kernels().copy(args.output->numel(), args.inputs[0]->device_f32(), args.output->device_f32());
 }
 
 void Flatten::backward(const BackwardArgs& args) {
-  copy_cpu(args.grad_output->numel(), args.grad_output->f32(), args.grad_inputs[0]->f32());
+  kernels().copy(args.grad_output->numel(), args.grad_output->device_f32(), args.grad_inputs[0]->device_f32());
 }
 
 Dropout::Dropout(std::string name, float p) : Layer(std::move(name)), p_(p) {
@@ -69,18 +69,18 @@ SavedNeeds Dropout::saved_needs() const { return {{false}, false, {{"mask", outp
 void Dropout::forward(const ForwardArgs& args) {
   const int64_t n = args.output->numel();
   if (!args.training || p_ == 0.0f) {
-    copy_cpu(n, args.inputs[0]->f32(), args.output->f32());
-    if (!args.aux.empty()) std::memset(args.aux[0]->raw(), 1, args.aux[0]->nbytes());
+    kernels().copy(n, args.inputs[0]->device_f32(), args.output->device_f32());
+    if (!args.aux.empty()) kernels().fill_bytes(args.aux[0]->raw(), 1, args.aux[0]->nbytes());
     return;
   }
   if (args.aux.empty()) throw InternalError(where() + ": a training forward needs a mask buffer");
-  dropout_forward_cpu(n, p_, args.rng, args.inputs[0]->f32(), args.output->f32(),
-                      args.aux[0]->data<uint8_t>());
+  kernels().dropout_forward(n, p_, args.rng, args.inputs[0]->device_f32(), args.output->device_f32(),
+                            args.aux[0]->device_data<uint8_t>());
 }
 
 void Dropout::backward(const BackwardArgs& args) {
-  dropout_backward_cpu(args.grad_output->numel(), p_, args.grad_output->f32(),
-                       args.aux[0]->data<uint8_t>(), args.grad_inputs[0]->f32());
+  kernels().dropout_backward(args.grad_output->numel(), p_, args.grad_output->device_f32(),
+                             args.aux[0]->device_data<uint8_t>(), args.grad_inputs[0]->device_f32());
 }
 
 }  // namespace frugal

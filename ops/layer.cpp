@@ -9,4 +9,13 @@ void Layer::bind(const std::vector<Shape>& inputs, const Shape& output) {
   output_shape_ = output;
 }
 
+void Layer::to_device(Device device) {
+  if (device == device_) return;
+  for (Parameter* p : parameters()) {
+    p->value = p->value.to(device, {MemoryCategory::Weights, ""});
+    if (p->grad.defined()) p->grad = p->grad.to(device, {MemoryCategory::Gradients, ""});
+  }
+  device_ = device;
+}
+
 }  // namespace frugal

@@ -10,6 +10,7 @@
 #include "core/parameter.h"
 #include "core/rng.h"
 #include "core/tensor.h"
+#include "ops/kernels.h"
 
 namespace frugal {
 
@@ -68,6 +69,12 @@ class Layer {
   const std::vector<Shape>& input_shapes() const { return input_shapes_; }
 
   virtual std::vector<Parameter*> parameters() { return {}; }
+  // Where the parameters live and the passes run; kernels() is that device's backend. Layers are built
+  // on the CPU (initialisation is host code) and moved with to_device().
+  Device device() const { return device_; }
+  const Kernels& kernels() const { return kernels_for(device_); }
+  // Moves every parameter (value and gradient) to `device`.
+  void to_device(Device device);
   virtual int64_t forward_flops() const { return 0; }
   virtual size_t forward_workspace_bytes() const { return 0; }
   virtual size_t backward_workspace_bytes() const { return 0; }
@@ -84,6 +91,7 @@ class Layer {
 
  private:
   std::string name_;
+  Device device_ = Device::CPU;
   std::vector<Shape> input_shapes_;
   Shape output_shape_;
 };

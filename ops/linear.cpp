@@ -1,8 +1,6 @@
 #include "ops/linear.h"
 
 #include "core/error.h"
-#include "ops/cpu/bias_grad.h"
-#include "ops/cpu/linear_cpu.h"
 #include "ops/init.h"
 
 namespace frugal {
@@ -38,22 +36,23 @@ std::vector<Parameter*> Linear::parameters() {
 }
 
 void Linear::forward(const ForwardArgs& args) {
-  linear_forward_cpu(batch_, in_, out_, args.inputs[0]->f32(), weight_.value.f32(),
-                     has_bias_ ? bias_.value.f32() : nullptr, args.output->f32());
+  kernels().linear_forward(batch_, in_, out_, args.inputs[0]->device_f32(), weight_.value.device_f32(),
+                           has_bias_ ? bias_.value.device_f32() : nullptr, args.output->device_f32());
 }
 
 void Linear::backward_data(const Tensor& grad_output, const Tensor& weight, Tensor& grad_input,
                            float*) {
-  linear_backward_data_cpu(batch_, in_, out_, grad_output.f32(), weight.f32(), grad_input.f32());
+  kernels().linear_backward_data(batch_, in_, out_, grad_output.device_f32(), weight.device_f32(),
+                                 grad_input.device_f32());
 }
 
 void Linear::backward_weight(const Tensor& input, const Tensor& grad_output, float*) {
-  linear_backward_weight_cpu(batch_, in_, out_, input.f32(), grad_output.f32(), weight_.grad.f32(),
-                             has_bias_ ? bias_.grad.f32() : nullptr, false);
+  kernels().linear_backward_weight(batch_, in_, out_, input.device_f32(), grad_output.device_f32(),
+                                   weight_.grad.device_f32(), has_bias_ ? bias_.grad.device_f32() : nullptr, false);
 }
 
 void Linear::backward_bias(const Tensor& grad_output) {
-  if (has_bias_) bias_gradient_cpu(batch_, out_, 1, grad_output.f32(), bias_.grad.f32(), false);
+  if (has_bias_) kernels().bias_gradient(batch_, out_, 1, grad_output.device_f32(), bias_.grad.device_f32(), false);
 }
 
 void Linear::backward(const BackwardArgs& args) {

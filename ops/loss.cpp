@@ -1,7 +1,7 @@
 #include "ops/loss.h"
 
 #include "core/error.h"
-#include "ops/cpu/loss_cpu.h"
+#include "ops/kernels.h"
 
 namespace frugal {
 namespace {
@@ -21,18 +21,18 @@ SoftmaxCrossEntropy::SoftmaxCrossEntropy(float label_smoothing) : label_smoothin
 
 float SoftmaxCrossEntropy::forward(const Tensor& logits, const Tensor& labels, Tensor& probs) const {
   check(logits, labels);
-  return softmax_cross_entropy_forward_cpu(logits.dim(0), logits.dim(1), logits.f32(),
-                                           labels.data<int32_t>(), label_smoothing_, probs.f32());
+  return kernels_for(logits.device()).softmax_xent_forward(logits.dim(0), logits.dim(1), logits.device_f32(),
+                                           labels.device_data<int32_t>(), label_smoothing_, probs.device_f32());
 }
 
 void SoftmaxCrossEntropy::backward(const Tensor& probs, const Tensor& labels, Tensor& grad_logits) const {
-  softmax_cross_entropy_backward_cpu(probs.dim(0), probs.dim(1), probs.f32(), labels.data<int32_t>(),
-                                     label_smoothing_, 1.0f, grad_logits.f32());
+  kernels_for(probs.device()).softmax_xent_backward(probs.dim(0), probs.dim(1), probs.device_f32(), labels.device_data<int32_t>(),
+                                     label_smoothing_, 1.0f, grad_logits.device_f32());
 }
 
 int64_t SoftmaxCrossEntropy::count_correct(const Tensor& logits, const Tensor& labels) {
   check(logits, labels);
-  return count_correct_cpu(logits.dim(0), logits.dim(1), logits.f32(), labels.data<int32_t>());
+  return kernels_for(logits.device()).count_correct(logits.dim(0), logits.dim(1), logits.device_f32(), labels.device_data<int32_t>());
 }
 
 }  // namespace frugal

@@ -1,7 +1,6 @@
 #include "ops/norm.h"
 
 #include "core/error.h"
-#include "ops/cpu/batchnorm_cpu.h"
 
 namespace frugal {
 
@@ -53,55 +52,56 @@ void BatchNorm::forward(const ForwardArgs& args) { run_forward(args, false); }
 
 void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
   const int64_t n = output_shape()[0], s = spatial_size();
-  const float* x = args.inputs[0]->f32();
-  float* y = args.output->f32();
+  const float* x = args.inputs[0]->device_f32();
+  float* y = args.output->device_f32();
   if (!args.training) {
-    batchnorm_forward_eval_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_,
-                               running_mean_.value.f32(), running_var_.value.f32(), y, relu);
+    kernels().batchnorm_forward_eval(n, channels_, s, x, weight_.value.device_f32(), bias_.value.device_f32(), eps_,
+                               running_mean_.value.device_f32(), running_var_.value.device_f32(), y, relu);
     return;
   }
   if (n * s < 2)
     throw ShapeError(where() + ": training needs more than one value per channel, got input " +
                      args.inputs[0]->shape().str());
-  float* mean = args.aux.size() > 1 ? args.aux[0]->f32() : nullptr;
-  float* invstd = args.aux.size() > 1 ? args.aux[1]->f32() : nullptr;
+  float* mean = args.aux.size() > 1 ? args.aux[0]->device_f32() : nullptr;
+  float* invstd = args.aux.size() > 1 ? args.aux[1]->device_f32() : nullptr;
   // Without aux (a training-mode forward whose backward never runs) the statistics go to a small
-  // stack buffer.
-  std::vector<float> scratch;
+  // buffer of the layer's own, made on first use.
   if (!mean) {
-    scratch.resize(2 * channels_);
-    mean = scratch.data();
-    invstd = scratch.data() + channels_;
+    if (!statistics_scratch_.defined())
+      statistics_scratch_ = Tensor::empty({2 * channels_}, DType::F32, &device_runtime(device()).allocator(),
+                                          {MemoryCategory::Workspace, ""});
+    mean = statistics_scratch_.device_f32();
+    invstd = mean + channels_;
   }
   bool update = args.update_running_stats;
-  batchnorm_forward_train_cpu(n, channels_, s, x, weight_.value.f32(), bias_.value.f32(), eps_, momentum_,
-                              update ? running_mean_.value.f32() : nullptr,
-                              update ? running_var_.value.f32() : nullptr, y, mean, invstd, relu);
-  if (update) num_batches_tracked_.value.data<int64_t>()[0] += 1;
+  kernels().batchnorm_forward_train(n, channels_, s, x, weight_.value.device_f32(), bias_.value.device_f32(), eps_, momentum_,
+                              update ? running_mean_.value.device_f32() : nullptr,
+                              update ? running_var_.value.device_f32() : nullptr, y, mean, invstd, relu);
+  if (update) kernels().increment(num_batches_tracked_.value.device_data<int64_t>());
 }
 
 void BatchNorm::backward(const BackwardArgs& args) {
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
-  batchnorm_backward_cpu(n, channels_, s, args.inputs[0]->f32(), args.grad_output->f32(),
-                         weight_.value.f32(), args.aux[0]->f32(), args.aux[1]->f32(),
-                         dx ? dx->f32() : nullptr, weight_.grad.f32(), bias_.grad.f32(), false);
+  kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
+                         weight_.value.device_f32(), args.aux[0]->device_f32(), args.aux[1]->device_f32(),
+                         dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32(), false);
 }
 
 void BatchNorm::backward_relu(const BackwardArgs& args) {
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
-  batchnorm_relu_backward_cpu(n, channels_, s, args.inputs[0]->f32(), args.grad_output->f32(),
-                              weight_.value.f32(), bias_.value.f32(), args.aux[0]->f32(), args.aux[1]->f32(),
-                              dx ? dx->f32() : nullptr, weight_.grad.f32(), bias_.grad.f32());
+  kernels().batchnorm_relu_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
+                              weight_.value.device_f32(), bias_.value.device_f32(), args.aux[0]->device_f32(), args.aux[1]->device_f32(),
+                              dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32());
 }
 
 void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
                                          const Tensor& grad_output, Tensor* grad_input) {
   const int64_t n = output_shape()[0], s = spatial_size();
-  batchnorm_backward_from_xhat_cpu(n, channels_, s, xhat.f32(), grad_output.f32(), weight_.value.f32(),
-                                   save_invstd.f32(), grad_input ? grad_input->f32() : nullptr,
-                                   weight_.grad.f32(), bias_.grad.f32(), false);
+  kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(), weight_.value.device_f32(),
+                                   save_invstd.device_f32(), grad_input ? grad_input->device_f32() : nullptr,
+                                   weight_.grad.device_f32(), bias_.grad.device_f32(), false);
 }
 
 }  // namespace frugal

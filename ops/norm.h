@@ -39,6 +39,7 @@ class BatchNorm : public Layer, public ReluFoldable {
   bool spatial_;
   float eps_, momentum_;
   Parameter weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+  Tensor statistics_scratch_;  // mean and 1/std [2C] of a training forward given no aux buffers
 };
 
 }  // namespace frugal

@@ -38,13 +38,13 @@ SavedNeeds MaxPool2d::saved_needs() const {
 }
 
 void MaxPool2d::forward(const ForwardArgs& args) {
-  uint8_t* argmax = args.aux.empty() ? nullptr : args.aux[0]->data<uint8_t>();
-  maxpool2d_forward_cpu(geometry_, args.inputs[0]->f32(), args.output->f32(), argmax);
+  uint8_t* argmax = args.aux.empty() ? nullptr : args.aux[0]->device_data<uint8_t>();
+  kernels().maxpool2d_forward(geometry_, args.inputs[0]->device_f32(), args.output->device_f32(), argmax);
 }
 
 void MaxPool2d::backward(const BackwardArgs& args) {
-  maxpool2d_backward_cpu(geometry_, args.grad_output->f32(), args.aux[0]->data<uint8_t>(),
-                         args.grad_inputs[0]->f32());
+  kernels().maxpool2d_backward(geometry_, args.grad_output->device_f32(), args.aux[0]->device_data<uint8_t>(),
+                         args.grad_inputs[0]->device_f32());
 }
 
 Shape AvgPool2d::setup(const std::vector<Shape>& inputs) {
@@ -59,11 +59,11 @@ int64_t AvgPool2d::forward_flops() const {
 }
 
 void AvgPool2d::forward(const ForwardArgs& args) {
-  avgpool2d_forward_cpu(geometry_, args.inputs[0]->f32(), args.output->f32());
+  kernels().avgpool2d_forward(geometry_, args.inputs[0]->device_f32(), args.output->device_f32());
 }
 
 void AvgPool2d::backward(const BackwardArgs& args) {
-  avgpool2d_backward_cpu(geometry_, args.grad_output->f32(), args.grad_inputs[0]->f32());
+  kernels().avgpool2d_backward(geometry_, args.grad_output->device_f32(), args.grad_inputs[0]->device_f32());
 }
 
 Shape GlobalAvgPool::setup(const std::vector<Shape>& inputs) {
@@ -76,13 +76,13 @@ Shape GlobalAvgPool::setup(const std::vector<Shape>& inputs) {
 
 void GlobalAvgPool::forward(const ForwardArgs& args) {
   const Shape& x = input_shapes()[0];
-  global_avgpool_forward_cpu(x[0], x[1], x[2] * x[3], args.inputs[0]->f32(), args.output->f32());
+  kernels().global_avgpool_forward(x[0], x[1], x[2] * x[3], args.inputs[0]->device_f32(), args.output->device_f32());
 }
 
 void GlobalAvgPool::backward(const BackwardArgs& args) {
   const Shape& x = input_shapes()[0];
-  global_avgpool_backward_cpu(x[0], x[1], x[2] * x[3], args.grad_output->f32(),
-                              args.grad_inputs[0]->f32());
+  kernels().global_avgpool_backward(x[0], x[1], x[2] * x[3], args.grad_output->device_f32(),
+                              args.grad_inputs[0]->device_f32());
 }
 
 }  // namespace frugal

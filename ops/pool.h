@@ -1,6 +1,6 @@
 // MaxPool2d, AvgPool2d (square kernel/stride/padding as in the configs) and global average pooling.
 #pragma once
-#include "ops/cpu/pool_cpu.h"
+#include "ops/pool_geometry.h"
 #include "ops/layer.h"
 
 namespace frugal {

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "ops/cpu/elementwise_cpu.h"
 #include "training/conv_algorithms.h"
 
 namespace frugal {
@@ -15,7 +14,9 @@ Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> mode
       modes_(std::move(modes)),
       planner_name_(planner_name),
       num_classes_(num_classes),
-      loss_(label_smoothing) {
+      loss_(label_smoothing),
+      train_(planner_name, graph.device()),
+      eval_(planner_name, graph.device()) {
   if (static_cast<int>(modes_.size()) != graph.size())
     throw InternalError("executor: " + std::to_string(modes_.size()) + " modes for " +
                         std::to_string(graph.size()) + " layers");
@@ -23,7 +24,6 @@ Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> mode
     if (!modes_[i]->supports(graph.layer(i)))
       throw ConfigError("backward mode '" + modes_[i]->name() + "' cannot serve layer '" +
                         graph.layer(i).name() + "' (" + graph.layer(i).kind() + ")");
-  make_planner(planner_name);  // validates the name before anything runs
   std::vector<BackwardMode*> raw;
   for (auto& m : modes_) raw.push_back(m.get());
   for (int i = 0; i < graph.size(); ++i) modes_[i]->link(graph, i, raw);
@@ -33,30 +33,17 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   Shape in = graph_.input_shape();
   in[0] = batch;
   if (graph_.input_shape() != in) graph_.setup(in);  // layers hold batch-dependent geometry
-  if (p.ready && p.plan.batch == batch) return;
-  if (!p.planner) p.planner = make_planner(planner_name_);
+  if (p.runtime.reserved() && p.plan.batch == batch) return;
   auto build = [&] { return build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_); };
   if (training) fit_winograd_to_memory(graph_, [&] { return lower_bound_bytes(build().step); });
   p.plan = build();
-  p.planner->plan(p.plan.step);
-  p.profile.reset(p.plan.step);
-  const auto& bufs = p.plan.step.buffers;
-  p.tensors.clear();
-  for (size_t id = 0; id < bufs.size(); ++id)
-    p.tensors.push_back(Tensor::wrap(nullptr, p.plan.shapes[id], p.plan.dtypes[id]));
-  const int32_t T = p.plan.step.num_times();
-  p.acquire_at.assign(T, {});
-  p.release_at.assign(T, {});
-  for (const BufferSpec& s : bufs) {
-    p.acquire_at[s.first_use].push_back(s.id);
-    p.release_at[s.last_use].push_back(s.id);
-  }
-  p.ready = true;
+  p.runtime.reserve(p.plan.step, p.plan.shapes, p.plan.dtypes);
 }
 
 void Executor::set_relu_folding(bool on) {
   fold_relus_ = on;
-  train_.ready = eval_.ready = false;
+  train_.runtime.invalidate();
+  eval_.runtime.invalidate();
 }
 
 const StepPlan& Executor::training_plan(int64_t batch) {
@@ -79,30 +66,12 @@ double now_seconds() {
 }  // namespace
 
 uint64_t Executor::planner_system_allocations() const {
-  uint64_t n = 0;
-  if (train_.planner) n += train_.planner->system_allocations();
-  if (eval_.planner) n += eval_.planner->system_allocations();
-  return n;
-}
-
-void Executor::enter(Prepared& p, int32_t t) {
-  for (int32_t id : p.acquire_at[t]) {
-    p.tensors[id].storage()->rebind(p.planner->acquire(id));
-    p.profile.record_acquire(id, t);
-  }
-}
-
-void Executor::leave(Prepared& p, int32_t t) {
-  for (int32_t id : p.release_at[t]) {
-    p.planner->release(id);
-    p.profile.record_release(id, t);
-    p.tensors[id].storage()->rebind(nullptr);
-  }
+  return train_.runtime.planner().system_allocations() + eval_.runtime.planner().system_allocations();
 }
 
 void Executor::load_batch(Prepared& p, const Tensor& images, const Tensor& labels) {
-  Tensor& in = p.tensors[p.plan.input];
-  Tensor& lab = p.tensors[p.plan.labels];
+  Tensor& in = p.runtime.tensor(p.plan.input);
+  Tensor& lab = p.runtime.tensor(p.plan.labels);
   if (images.shape() != in.shape() || labels.shape() != lab.shape() || labels.dtype() != DType::I32)
     throw ShapeError("batch of images " + images.shape().str() + " and labels " + labels.shape().str() +
                      " does not match the model input " + in.shape().str());
@@ -114,21 +83,21 @@ void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step,
   const GraphNode& gn = graph_.node(node);
   const NodeBuffers& nb = p.plan.nodes[node];
   if (nb.folded_into >= 0) return;  // ran inside its producer
+  StepRuntime& rt = p.runtime;
   ForwardArgs args;
-  for (int v : gn.inputs)
-    args.inputs.push_back(v == Graph::kInput ? &p.tensors[p.plan.input] : &p.tensors[p.plan.nodes[v].output]);
-  args.output = buffer(p, nb.folds >= 0 ? p.plan.nodes[nb.folds].output : nb.output);
-  for (int32_t id : nb.aux) args.aux.push_back(buffer(p, id));
-  args.workspace = nb.forward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.forward_workspace].raw());
+  for (int v : gn.inputs) args.inputs.push_back(&value(p, v));
+  args.output = rt.buffer(nb.folds >= 0 ? p.plan.nodes[nb.folds].output : nb.output);
+  for (int32_t id : nb.aux) args.aux.push_back(rt.buffer(id));
+  args.workspace = rt.workspace(nb.forward_workspace);
   args.training = training;
-  args.rng = {seed, (static_cast<uint64_t>(RngStream::Dropout) << 32) | static_cast<uint64_t>(node), step};
+  args.rng = dropout_key(seed, node, step);
   if (nb.folds >= 0)
     dynamic_cast<ReluFoldable&>(*gn.layer).forward_relu(args);
   else
     gn.layer->forward(args);
   if (training && !nb.stash.empty()) {
     std::vector<Tensor*> stash;
-    for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
+    for (int32_t id : nb.stash) stash.push_back(rt.buffer(id));
     modes_[node]->after_forward(*gn.layer, args, stash);
   }
 }
@@ -141,23 +110,22 @@ void Executor::backward_node(Prepared& p, int node) {
   const NodeBuffers& top = nb.folds >= 0 ? p.plan.nodes[nb.folds] : nb;
   auto* fold = nb.folds >= 0 ? dynamic_cast<ReluFoldable*>(gn.layer.get()) : nullptr;
   if (top.output_grad == kNoBuffer) return;  // nothing downstream depends on this node
+  StepRuntime& rt = p.runtime;
   BackwardArgs args;
   for (size_t k = 0; k < gn.inputs.size(); ++k) {
-    int v = gn.inputs[k];
-    const Tensor* value = v == Graph::kInput ? &p.tensors[p.plan.input] : &p.tensors[p.plan.nodes[v].output];
-    args.inputs.push_back(nb.keeps.inputs[k] ? value : nullptr);
-    args.grad_inputs.push_back(buffer(p, nb.input_grad_target[k]));
+    args.inputs.push_back(nb.keeps.inputs[k] ? &value(p, gn.inputs[k]) : nullptr);
+    args.grad_inputs.push_back(rt.buffer(nb.input_grad_target[k]));
   }
   if (fold)
-    args.output = fold->backward_relu_reads_output() ? buffer(p, top.output) : nullptr;
+    args.output = fold->backward_relu_reads_output() ? rt.buffer(top.output) : nullptr;
   else
-    args.output = nb.keeps.output ? buffer(p, nb.output) : nullptr;
-  for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(p, id));
-  args.grad_output = buffer(p, top.output_grad);
-  args.network_output_grad = buffer(p, p.plan.nodes[graph_.output()].output_grad);
-  args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(p.tensors[nb.backward_workspace].raw());
+    args.output = nb.keeps.output ? rt.buffer(nb.output) : nullptr;
+  for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : rt.buffer(id));
+  args.grad_output = rt.buffer(top.output_grad);
+  args.network_output_grad = rt.buffer(p.plan.nodes[graph_.output()].output_grad);
+  args.workspace = rt.workspace(nb.backward_workspace);
   std::vector<const Tensor*> stash;
-  for (int32_t id : nb.stash) stash.push_back(buffer(p, id));
+  for (int32_t id : nb.stash) stash.push_back(rt.buffer(id));
   if (fold)  // only where the mode's backward is the layer's own (training/relu_folding.h)
     fold->backward_relu(args);
   else
@@ -165,74 +133,78 @@ void Executor::backward_node(Prepared& p, int node) {
   // Gradients of values read by several nodes: later writers went to scratch; add them in.
   for (size_t k = 0; k < gn.inputs.size(); ++k)
     if (nb.input_grad_is_scratch[k]) {
-      Tensor& dst = p.tensors[p.plan.nodes[gn.inputs[k]].output_grad];
-      add_inplace_cpu(dst.numel(), dst.f32(), args.grad_inputs[k]->f32());
+      Tensor& dst = rt.tensor(p.plan.nodes[gn.inputs[k]].output_grad);
+      gn.layer->kernels().add_inplace(dst.numel(), dst.device_f32(), args.grad_inputs[k]->device_f32());
     }
 }
 
 StepResult Executor::loss_and_grad(Prepared& p, const Tensor& labels, bool training) {
-  const Tensor& logits = p.tensors[p.plan.nodes[graph_.output()].output];
-  Tensor& probs = p.tensors[p.plan.probs];
+  const Tensor& logits = value(p, graph_.output());
+  Tensor& probs = p.runtime.tensor(p.plan.probs);
   StepResult r;
   r.samples = labels.dim(0);
   r.loss = loss_.forward(logits, labels, probs);
   r.correct = SoftmaxCrossEntropy::count_correct(logits, labels);
-  if (training) loss_.backward(probs, labels, p.tensors[p.plan.nodes[graph_.output()].output_grad]);
+  if (training) loss_.backward(probs, labels, p.runtime.tensor(p.plan.nodes[graph_.output()].output_grad));
   return r;
 }
 
 StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed) {
   Prepared& p = train_;
   prepare(p, images.dim(0), true);
+  StepRuntime& rt = p.runtime;
   for (auto& m : modes_) m->begin_step(static_cast<int64_t>(step));
-  p.profile.begin_step();
+  rt.begin_step();
   const int L = graph_.size();
-  enter(p, p.plan.time_data);
+  rt.enter(p.plan.time_data);
   load_batch(p, images, labels);
-  leave(p, p.plan.time_data);
+  rt.leave(p.plan.time_data);
   double t0 = timing_ ? now_seconds() : 0;
   auto lap = [&](double& into) {
     if (!timing_) return;
+    device_runtime(graph_.device()).synchronize();  // a device's kernels run asynchronously
     double t = now_seconds();
     into += t - t0;
     t0 = t;
   };
   for (int i = 0; i < L; ++i) {
-    enter(p, p.plan.forward_time(i));
+    rt.enter(p.plan.forward_time(i));
     forward_node(p, i, true, step, seed);
-    leave(p, p.plan.forward_time(i));
+    rt.leave(p.plan.forward_time(i));
     lap(timings_.empty() ? loss_seconds_ : timings_[i].forward);
   }
-  enter(p, p.plan.time_loss);
-  StepResult r = loss_and_grad(p, p.tensors[p.plan.labels], true);
-  leave(p, p.plan.time_loss);
+  rt.enter(p.plan.time_loss);
+  StepResult r = loss_and_grad(p, rt.tensor(p.plan.labels), true);
+  rt.leave(p.plan.time_loss);
   lap(loss_seconds_);
   for (int i = L - 1; i >= 0; --i) {
-    enter(p, p.plan.backward_time(i));
+    rt.enter(p.plan.backward_time(i));
     backward_node(p, i);
-    leave(p, p.plan.backward_time(i));
+    rt.leave(p.plan.backward_time(i));
     lap(timings_.empty() ? loss_seconds_ : timings_[i].backward);
+    if (after_backward_) after_backward_(i);
   }
-  enter(p, p.plan.time_optimizer);
-  leave(p, p.plan.time_optimizer);
+  rt.enter(p.plan.time_optimizer);
+  rt.leave(p.plan.time_optimizer);
   return r;
 }
 
 StepResult Executor::evaluate(const Tensor& images, const Tensor& labels) {
   Prepared& p = eval_;
   prepare(p, images.dim(0), false);
-  p.profile.begin_step();
-  enter(p, p.plan.time_data);
+  StepRuntime& rt = p.runtime;
+  rt.begin_step();
+  rt.enter(p.plan.time_data);
   load_batch(p, images, labels);
-  leave(p, p.plan.time_data);
+  rt.leave(p.plan.time_data);
   for (int i = 0; i < graph_.size(); ++i) {
-    enter(p, p.plan.forward_time(i));
+    rt.enter(p.plan.forward_time(i));
     forward_node(p, i, false, 0, 0);
-    leave(p, p.plan.forward_time(i));
+    rt.leave(p.plan.forward_time(i));
   }
-  enter(p, p.plan.time_loss);
-  StepResult r = loss_and_grad(p, p.tensors[p.plan.labels], false);
-  leave(p, p.plan.time_loss);
+  rt.enter(p.plan.time_loss);
+  StepResult r = loss_and_grad(p, rt.tensor(p.plan.labels), false);
+  rt.leave(p.plan.time_loss);
   return r;
 }
 

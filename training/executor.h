@@ -1,6 +1,8 @@
-// Runs training and evaluation steps of a graph on memory placed by a planner. Each node's backward
-// goes through its BackwardMode; the executor never branches on mode names.
+// Runs training and evaluation steps of a graph on memory placed by a planner (through a StepRuntime,
+// on the graph's device). Each node's backward goes through its BackwardMode; the executor never branches
+// on mode names or devices.
 #pragma once
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "training/graph.h"
 #include "training/modes/backward_mode.h"
 #include "training/step_plan.h"
+#include "training/step_runtime.h"
 
 namespace frugal {
 
@@ -28,7 +31,8 @@ struct StepResult {
 
 class Executor {
  public:
-  // `modes`: one per node of `graph`. `planner_name`: "naive", "pool" or "static".
+  // `modes`: one per node of `graph`. `planner_name`: "naive", "pool" or "static". Steps run on the
+  // graph's device (Graph::to_device before this).
   Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> modes, const std::string& planner_name,
            int64_t num_classes, float label_smoothing = 0.0f);
 
@@ -44,13 +48,20 @@ class Executor {
   void set_relu_folding(bool on);
 
   // In the current training plan: the node a ReLU is folded into (its passes run there), or -1.
-  int relu_folded_into(int node) const { return train_.ready ? train_.plan.nodes.at(node).folded_into : -1; }
+  int relu_folded_into(int node) const {
+    return train_.runtime.reserved() ? train_.plan.nodes.at(node).folded_into : -1;
+  }
 
   // Plans (or re-plans) a step for `batch` samples without running it.
   const StepPlan& training_plan(int64_t batch);
-  const Planner& training_planner() const { return *train_.planner; }
+  const Planner& training_planner() const { return train_.runtime.planner(); }
   // Every acquire and release of the last training step, as it happened.
-  const MemoryProfiler& training_profile() const { return train_.profile; }
+  const MemoryProfiler& training_profile() const { return train_.runtime.profile(); }
+
+  // Called in a training step right after node `node`'s backward, when its parameter gradients are
+  // final (data-parallel reduction starts there). Empty: nothing is called.
+  using NodeHook = std::function<void(int node)>;
+  void set_after_backward(NodeHook hook) { after_backward_ = std::move(hook); }
   BackwardMode& mode(int node) { return *modes_.at(node); }
   Graph& graph() { return graph_; }
   uint64_t planner_system_allocations() const;
@@ -62,17 +73,15 @@ class Executor {
 
  private:
   struct Prepared {
-    std::unique_ptr<Planner> planner;
+    Prepared(const std::string& planner_name, Device device) : runtime(planner_name, device) {}
+    StepRuntime runtime;
     StepPlan plan;
-    std::vector<Tensor> tensors;                       // one rebindable view per buffer id
-    std::vector<std::vector<int32_t>> acquire_at, release_at;
-    MemoryProfiler profile;
-    bool ready = false;
   };
   void prepare(Prepared& p, int64_t batch, bool training);
-  void enter(Prepared& p, int32_t t);  // acquire the buffers that start at t
-  void leave(Prepared& p, int32_t t);  // release the buffers that end at t
-  Tensor* buffer(Prepared& p, int32_t id) { return id == kNoBuffer ? nullptr : &p.tensors[id]; }
+  // The value node `v` produced (or the network input for Graph::kInput).
+  Tensor& value(Prepared& p, int v) {
+    return p.runtime.tensor(v == Graph::kInput ? p.plan.input : p.plan.nodes[v].output);
+  }
   void forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed);
   void backward_node(Prepared& p, int node);
   StepResult loss_and_grad(Prepared& p, const Tensor& labels, bool training);
@@ -84,6 +93,7 @@ class Executor {
   int64_t num_classes_;
   SoftmaxCrossEntropy loss_;
   Prepared train_, eval_;
+  NodeHook after_backward_;
   bool fold_relus_ = true;
   bool timing_ = false;
   std::vector<NodeTiming> timings_;

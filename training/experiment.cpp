@@ -7,6 +7,8 @@
 #include "training/modes/registry.h"
 #include "training/optim/adamw.h"
 #include "training/optim/sgd.h"
+#include "training/schedules/mem_dfa_schedule.h"
+#include "training/schedules/plain_schedule.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -96,8 +98,6 @@ std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json
 Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   Experiment e;
   e.config = config;
-  if (config.value("device", std::string("cpu")) != "cpu")
-    throw ConfigError("device: only \"cpu\" runs in this build; the CUDA backend has no kernels yet");
   apply_thread_setting(config.value("threads", 0));
   const uint64_t seed = config.value("seed", uint64_t{0});
   e.test_data = open_dataset(dataset_options(config, Split::Test), Split::Test);
@@ -108,6 +108,7 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   e.num_classes = model.value("num_classes", int64_t{0});
   if (e.num_classes == 0) e.num_classes = ref.num_classes();
   e.graph = build_model(model, e.sample_shape, e.num_classes, seed);
+  e.graph->to_device(parse_device(config.value("device", std::string("cpu"))));  // before modes take state
 
   const auto& data = config.at("data");
   const int64_t batch = data.value("batch_size", int64_t{128});
@@ -125,10 +126,12 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
                       " training samples (with drop_last)");
   if (runs_mem_dfa(*e.executor)) {
     auto per_layer = make_per_layer_optimizer(config, *e.graph);
-    e.mem_dfa = std::make_unique<MemDfaSchedule>(*e.executor, *per_layer, planner, e.num_classes, label_smoothing);
+    e.step_schedule =
+        std::make_unique<MemDfaSchedule>(*e.executor, *per_layer, planner, e.num_classes, label_smoothing);
     e.optimizer = std::move(per_layer);
   } else {
     e.optimizer = make_optimizer(config, e.graph->trainable_parameters());
+    e.step_schedule = std::make_unique<PlainSchedule>(*e.executor, *e.optimizer);
   }
   const auto& s = config.at("schedule");
   LrScheduleOptions so;

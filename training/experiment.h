@@ -1,5 +1,5 @@
-// Everything one run needs, built from a resolved config: data, model, per-layer backward modes,
-// executor, optimizer, learning-rate schedule and, when the config chose it, the MEM-DFA step schedule.
+// Everything one run needs, built from a resolved config: data, model (on the config's device),
+// per-layer backward modes, executor, optimizer, learning-rate schedule and the step schedule.
 #pragma once
 #include <memory>
 
@@ -11,7 +11,7 @@
 #include "training/graph.h"
 #include "training/optim/lr_schedule.h"
 #include "training/optim/optimizer.h"
-#include "training/schedules/mem_dfa_schedule.h"
+#include "training/schedules/step_schedule.h"
 
 namespace frugal {
 
@@ -24,9 +24,10 @@ struct Experiment {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
-  // Set for training when backward.default.mode is "mem_dfa": training steps run it (with `optimizer` a
-  // PerLayerOptimizer it steps block by block); the executor then only evaluates.
-  std::unique_ptr<MemDfaSchedule> mem_dfa;
+  // How training steps run (set for training): plain, or MEM-DFA when backward.default.mode is
+  // "mem_dfa" (with `optimizer` a PerLayerOptimizer it steps block by block; the executor then only
+  // evaluates).
+  std::unique_ptr<StepSchedule> step_schedule;
   int64_t steps_per_epoch = 0;
 };
 

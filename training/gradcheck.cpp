@@ -115,8 +115,10 @@ GradcheckResult compare_gradients(Executor& reference, Executor& candidate, cons
       candidate.train_step(batch.images, batch.labels, step, seed);
       DrawSums all;
       for (Tracked& t : tracked) {
-        const float* a = t.candidate->grad.f32();
-        const float* e = t.reference->grad.f32();
+        const Tensor candidate_grad = t.candidate->grad.to(Device::CPU);  // the same tensor on the CPU
+        const Tensor reference_grad = t.reference->grad.to(Device::CPU);
+        const float* a = candidate_grad.f32();
+        const float* e = reference_grad.f32();
         DrawSums s;
         for (int64_t i = 0; i < t.out.numel; ++i) {
           const double diff = double(a[i]) - e[i];

@@ -15,6 +15,7 @@ int Graph::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
                           ", which does not come before it");
   if (find(layer->name()) >= 0)
     throw InternalError("two layers are named '" + layer->name() + "'");
+  layer->to_device(device_);
   nodes_.push_back({std::move(layer), std::move(inputs)});
   return id;
 }
@@ -71,6 +72,11 @@ int64_t Graph::forward_flops() const {
   int64_t f = 0;
   for (auto& n : nodes_) f += n.layer->forward_flops();
   return f;
+}
+
+void Graph::to_device(Device device) {
+  for (GraphNode& n : nodes_) n.layer->to_device(device);
+  device_ = device;
 }
 
 }  // namespace frugal

@@ -40,6 +40,10 @@ class Graph {
   // Nodes reading node `id` (kInput for the network input), in increasing order.
   std::vector<int> consumers(int id) const;
 
+  // Moves every layer's parameters to `device`, where its steps then run. Layers are built on the CPU.
+  void to_device(Device device);
+  Device device() const { return device_; }
+
   // All parameters and buffers in node order: the PyTorch state_dict order.
   std::vector<Parameter*> parameters();
   std::vector<Parameter*> trainable_parameters();
@@ -48,6 +52,7 @@ class Graph {
  private:
   std::vector<GraphNode> nodes_;
   Shape input_shape_;
+  Device device_ = Device::CPU;
 };
 
 }  // namespace frugal

@@ -5,8 +5,6 @@
 
 #include "memory/budget.h"
 #include "memory/profiler.h"
-#include "training/schedules/mem_dfa_report.h"
-#include "training/schedules/training_step.h"
 
 namespace frugal {
 namespace {
@@ -51,17 +49,20 @@ void check_training_budget(Experiment& e, int64_t batch) {
   const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
   if (budget_mb <= 0) return;
   size_t persistent = 0;
-  StepDescription full = full_step_description(e, plan_training_step(e, batch), &persistent);
-  const Planner& planner = training_step_planner(e);
+  StepDescription full = full_step_description(e, e.step_schedule->plan(batch), &persistent);
+  const Planner& planner = e.step_schedule->planner();
   check_memory_budget(full, planner.name(), planner.predicted_peak_bytes() + persistent,
                       static_cast<size_t>(budget_mb * 1048576.0));
 }
 
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
   extra["parameters"] = trainable_parameter_count(*e.graph);
-  if (e.mem_dfa) return mem_dfa_memory_report(e, e.mem_dfa->runner(), batch, std::move(extra));
-  const StepPlan& plan = e.executor->training_plan(batch);
-  const Planner& planner = e.executor->training_planner();
+  return e.step_schedule->memory_report(e, batch, std::move(extra));
+}
+
+MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t batch, nlohmann::json extra) {
+  const StepPlan& plan = executor.training_plan(batch);
+  const Planner& planner = executor.training_planner();
   size_t persistent = 0;
   StepDescription full = full_step_description(e, plan.step, &persistent);
 
@@ -80,7 +81,7 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
     LayerMemoryRow row;
     row.name = layer.name();
     row.kind = layer.kind();
-    row.mode = e.executor->mode(i).describe();
+    row.mode = executor.mode(i).describe();
     row.activation_bytes = bytes_of(nb.output);
     const auto& ins = g.node(i).inputs;
     for (size_t k = 0; k < ins.size(); ++k)
@@ -103,7 +104,7 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
   extra["total_stash_bytes"] = stash_total;
   // What the executor really did in its last step, with the persistent buffers live throughout.
   MemoryProfiler measured(full);
-  const auto& recorded = e.executor->training_profile().events();
+  const auto& recorded = executor.training_profile().events();
   for (const MemoryEvent& ev : recorded)
     ev.is_alloc ? measured.record_acquire(ev.buffer_id, ev.time) : measured.record_release(ev.buffer_id, ev.time);
   for (size_t id = plan.step.buffers.size(); id < full.buffers.size(); ++id) {

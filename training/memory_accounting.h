@@ -1,6 +1,6 @@
 // The memory report of a training step: the step's planned buffers (activations, stash, workspace,
 // data), plus what persists across steps (weights, gradients, optimizer state, mode state), broken down
-// per layer. The step is the executor's, or MEM-DFA's when the experiment runs that schedule.
+// per layer.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -9,9 +9,11 @@
 
 namespace frugal {
 
-// Plans (if needed) a training step for `batch` and reports it. Call after at least one step for
-// measured numbers that reflect a real step.
+// Plans (if needed) a training step for `batch` and reports it (through the experiment's step
+// schedule). Call after at least one step for measured numbers that reflect a real step.
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
+// The report of the executor's plain step.
+MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t batch, nlohmann::json extra);
 
 // memory.budget_mb: refuses (MemoryBudgetError) a training step whose plan does not fit, before any
 // step runs, naming the peak, the budget and the largest contributors.

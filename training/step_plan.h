@@ -19,8 +19,6 @@
 
 namespace frugal {
 
-constexpr int32_t kNoBuffer = -1;
-
 // The buffers a node uses, by id in the step description.
 struct NodeBuffers {
   int32_t output = kNoBuffer;

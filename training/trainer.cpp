@@ -16,7 +16,6 @@
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
-#include "training/schedules/training_step.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -104,7 +103,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
   // outer-product error-feedback memory) from the training batch.
   check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
-  plan_training_step(e, config.at("data").value("batch_size", int64_t{128}));
+  e.step_schedule->plan(config.at("data").value("batch_size", int64_t{128}));
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
@@ -138,7 +137,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     bool budget_hit = false;
     while (loader.next(b)) {
       const float lr = e.schedule->lr_at(pos.step);
-      StepResult r = run_training_step(e, b.images, b.labels, pos.step, seed);
+      StepResult r = e.step_schedule->train_step(b.images, b.labels, static_cast<uint64_t>(pos.step), seed, lr);
       if (!std::isfinite(r.loss))
         throw Error("training diverged: loss is " + std::to_string(r.loss) + " at step " + std::to_string(pos.step) +
                     " (epoch " + std::to_string(epoch + 1) + "); lower optimizer.lr");
@@ -157,7 +156,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
         double ips = window_images / std::max(seconds_since(window_start), 1e-9);
         log().info("epoch {} step {} ({}/{}) loss {:.4f} acc {:.2f}% lr {:.4g} {:.0f} img/s mem {} rss {}", epoch + 1,
                    pos.step, pos.batch_in_epoch, e.steps_per_epoch, loss_sum / seen, 100.0 * correct / seen, lr, ips,
-                   mib(training_step_planner(e).held_bytes()), mib(peak_rss_bytes()));
+                   mib(e.step_schedule->planner().held_bytes()), mib(peak_rss_bytes()));
         window_start = Clock::now();
         window_images = 0;
       }

@@ -167,7 +167,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     out.write(reinterpret_cast<const char*>(length), sizeof length);
     out.write(header.data(), static_cast<std::streamsize>(header.size()));
     for (const auto& entry : tensors) {
-      const Tensor& t = entry.second;
+      const Tensor t = entry.second.to(Device::CPU);  // device tensors are written from a host copy
       if (t.nbytes()) out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
     }
   });

@@ -141,4 +141,43 @@ double activation_derivative(const ActivationSpec& a, double x) {
   return d;
 }
 
+void activation_backward_from_output_cpu(const ActivationSpec& spec, int64_t n, const float* y, const float* dy,
+                                         float* dx) {
+  const float alpha = spec.alpha;
+  switch (spec.kind) {
+    case ActivationKind::ReLU:
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) {
+        const float g = dy[i];  // loaded unconditionally, so the select vectorises without a branch
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+      }
+      break;
+    case ActivationKind::LeakyReLU:
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) {
+        const float g = dy[i];
+        dx[i] = y[i] > 0.0f ? g : g * alpha;
+      }
+      break;
+    case ActivationKind::ELU:  // y = alpha (e^x - 1) for x <= 0, so f'(x) = y + alpha there
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) {
+        const float g = dy[i], v = y[i];
+        dx[i] = v > 0.0f ? g : g * (v + alpha);
+      }
+      break;
+    case ActivationKind::Sigmoid:
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+      break;
+    case ActivationKind::Tanh:
+#pragma omp parallel for simd schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      break;
+    default:
+      throw InternalError(std::string("activation_backward_from_output_cpu: ") +
+                          activation_name(spec.kind) + " needs its input");
+  }
+}
+
 }  // namespace frugal

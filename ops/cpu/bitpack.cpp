@@ -124,12 +124,6 @@ void unpack_fixed(const uint8_t* packed, int64_t count, uint8_t* codes) {
 
 }  // namespace
 
-size_t packed_bytes(int64_t count, int bits) {
-  check_bits(bits);
-  FRUGAL_CHECK(count >= 0, InternalError, "bit packing: count must be >= 0, got " + std::to_string(count));
-  return static_cast<size_t>((count * bits + 7) / 8);
-}
-
 void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* packed) {
   check_bits(bits);
   switch (bits) {

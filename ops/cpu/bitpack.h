@@ -5,13 +5,11 @@
 // Every 8 consecutive codes fill exactly `bits` whole bytes, so work is split into groups of 8 codes
 // and partitioned statically over OpenMP threads: the output never depends on the thread count.
 #pragma once
+#include "ops/packed_codes.h"
 #include <cstddef>
 #include <cstdint>
 
 namespace frugal {
-
-// ceil(count * bits / 8). Throws InternalError when bits is outside 1..8 or count is negative.
-size_t packed_bytes(int64_t count, int bits);
 
 // codes[count] (only the low `bits` bits of each code are stored) -> packed[packed_bytes(count, bits)].
 void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* packed);

@@ -7,25 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "ops/conv_geometry.h"
+
 namespace frugal {
-
-struct Conv2dGeometry {
-  int64_t batch, in_channels, in_h, in_w;    // input  [N, C, H, W]
-  int64_t out_channels, kernel_h, kernel_w;  // weight [O, C/groups, KH, KW] (PyTorch OIHW)
-  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
-  // The passes may take the Winograd kernels where they apply (conv_winograd.h); off, they keep to
-  // kernels with less workspace.
-  bool winograd = true;
-  // PyTorch's formula: floor((H + 2*pad - dilation*(K-1) - 1) / stride) + 1; <= 0 when the dilated
-  // kernel does not fit the padded input.
-  int64_t out_h() const;
-  int64_t out_w() const;
-};
-
-// Throws ShapeError (message prefixed by `where`, e.g. the layer name) for invalid geometry:
-// non-positive sizes/stride/dilation, negative padding, channels not divisible by groups,
-// empty output (kernel larger than padded input).
-void validate_conv2d(const Conv2dGeometry& g, const std::string& where);
 
 // Floats of scratch the kernels below need (im2col columns of one sample per batch chunk, plus per-chunk
 // partial weight gradients) for the current OpenMP thread count. One size serves all three kernels.
@@ -47,8 +31,5 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
 // accumulate=false overwrites dw/db; true adds into them.
 void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                 float* db, float* workspace, bool accumulate);
-
-// Forward cost as 2 * multiply-accumulates (bias not counted).
-int64_t conv2d_forward_flops(const Conv2dGeometry& g);
 
 }  // namespace frugal

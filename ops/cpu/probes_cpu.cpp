@@ -39,35 +39,6 @@ class ProbeStream {
 
 }  // namespace
 
-bool ProbeSet::uses(int64_t probe, int64_t channel) const {
-  if (!orthogonal()) return true;
-  // S_c = {(c * s + j) mod r : 0 <= j < s}.
-  const int64_t offset = ((probe - channel * subset_size) % count + count) % count;
-  return offset < subset_size;
-}
-
-ProbeSet dense_probes(const RngKey& key, ProbeDistribution distribution, int64_t count, int64_t dim) {
-  FRUGAL_CHECK(count > 0 && dim > 0, InternalError,
-               "dense_probes: need count > 0 and dim > 0, got " + std::to_string(count) + ", " + std::to_string(dim));
-  ProbeSet s;
-  s.key = key;
-  s.distribution = distribution;
-  s.count = count;
-  s.dim = dim;
-  return s;
-}
-
-ProbeSet orthogonal_probes(const RngKey& key, ProbeDistribution distribution, int64_t count, int64_t channels,
-                           int64_t channel_size) {
-  FRUGAL_CHECK(channels > 0 && channel_size > 0, InternalError,
-               "orthogonal_probes: need channels > 0 and channel_size > 0");
-  ProbeSet s = dense_probes(key, distribution, count, channels * channel_size);
-  s.channel_size = channel_size;
-  const int64_t per_channel = count / channels;
-  s.subset_size = per_channel >= 8 ? per_channel : std::min<int64_t>(8, count);
-  return s;
-}
-
 void fill_probes(const ProbeSet& probes, int64_t p0, int64_t p1, int64_t i0, int64_t i1, float* out,
                  int64_t ld) {
   const int64_t width = i1 - i0;

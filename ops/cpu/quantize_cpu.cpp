@@ -217,4 +217,13 @@ void relu_backward_from_codes_cpu(int64_t n, int64_t c, int64_t s, const uint8_t
   });
 }
 
+void batchnorm_output_mean_std_cpu(int64_t c, const float* gamma, const float* beta, const float* save_invstd,
+                                   float eps, float* mean, float* std) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double shrink = 1.0 - static_cast<double>(eps) * save_invstd[ch] * save_invstd[ch];
+    mean[ch] = beta[ch];
+    std[ch] = static_cast<float>(std::abs(gamma[ch]) * std::sqrt(std::max(shrink, 0.0)));
+  }
+}
+
 }  // namespace frugal

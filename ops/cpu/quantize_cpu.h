@@ -11,15 +11,19 @@
 // Work is split into fixed chunks partitioned statically over OpenMP threads: results never depend
 // on the thread count.
 #pragma once
+#include "ops/packed_codes.h"
 #include <cstdint>
 
 namespace frugal {
 
-constexpr int kQuantGridRows = 3;
-constexpr int kGridOffset = 0, kGridStep = 1, kGridShift = 2;
-
 // Per-channel mean and (biased) standard deviation over N and S, accumulated in double.
 void channel_mean_std_cpu(int64_t n, int64_t c, int64_t s, const float* y, float* mean, float* std);
+
+// The mean and std of a BatchNorm's output y = gamma x̂ + beta from its parameters: y has mean beta and
+// std |gamma| std(x̂) = |gamma| sqrt(var / (var + eps)) = |gamma| sqrt(1 - eps invstd^2) (computed in
+// double, clamped at 0).
+void batchnorm_output_mean_std_cpu(int64_t c, const float* gamma, const float* beta, const float* save_invstd,
+                                   float eps, float* mean, float* std);
 
 // Chooses each channel's grid (grid: [3, C]) from the mean and std of its values, bits in 2..8.
 // The window is mean ± 3 std. When it contains 0, the n bins split it with 0 on a bin edge (the bins are

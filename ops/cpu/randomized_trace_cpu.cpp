@@ -144,30 +144,6 @@ size_t trace_sketch_scratch_floats(const TraceProbes& probes) {
   return static_cast<size_t>(std::max<int64_t>(kSketchScratchFloats, probes.count));
 }
 
-ProbeSet conv_probe_set(const Conv2dGeometry& g, const TraceProbes& p) {
-  const int64_t plane = g.in_h * g.in_w;
-  switch (p.mode) {
-    case ProbeMode::Independent: return dense_probes(p.key, p.distribution, p.count, plane);
-    case ProbeMode::Gaussian: return dense_probes(p.key, p.distribution, p.count, g.in_channels * plane);
-    case ProbeMode::Orthogonal: return orthogonal_probes(p.key, p.distribution, p.count, g.in_channels, plane);
-  }
-  throw InternalError("conv_probe_set: unknown probe mode");
-}
-
-ProbeSet linear_probe_set(int64_t n, int64_t in, const TraceProbes& p) {
-  switch (p.mode) {
-    case ProbeMode::Independent: return dense_probes(p.key, p.distribution, p.count, n);
-    case ProbeMode::Gaussian: return dense_probes(p.key, p.distribution, p.count, in);
-    case ProbeMode::Orthogonal: return orthogonal_probes(p.key, p.distribution, p.count, in, 1);
-  }
-  throw InternalError("linear_probe_set: unknown probe mode");
-}
-
-Shape conv_trace_sketch_shape(const Conv2dGeometry& g, const TraceProbes& p) {
-  if (p.mode == ProbeMode::Independent) return {g.batch, g.in_channels, p.count};
-  return {g.batch, p.count};
-}
-
 size_t conv_trace_workspace_floats(const Conv2dGeometry& g, const TraceProbes& p) {
   const ConvSizes s = sizes_of(g);
   const int64_t pb = probe_block(p), C = g.in_channels, O = g.out_channels, T = s.taps;
@@ -192,11 +168,6 @@ void conv_trace_weight_grad_cpu(const Conv2dGeometry& g, const TraceProbes& p, c
     conv_independent_weight_grad(g, p, sketch, dy, dw, workspace);
   else
     conv_sample_weight_grad(g, p, sketch, dy, dw, workspace);
-}
-
-Shape linear_trace_sketch_shape(int64_t n, int64_t in, const TraceProbes& p) {
-  if (p.mode == ProbeMode::Independent) return {p.count, in};
-  return {n, p.count};
 }
 
 size_t linear_trace_workspace_floats(int64_t n, int64_t in, int64_t out, const TraceProbes& p) {

@@ -22,20 +22,10 @@
 
 namespace frugal {
 
-enum class ProbeMode { Independent, Gaussian, Orthogonal };
-
-struct TraceProbes {
-  ProbeMode mode = ProbeMode::Independent;
-  ProbeDistribution distribution = ProbeDistribution::Rademacher;
-  int64_t count = 16;  // r
-  RngKey key;          // regenerates the probes; a new step gives new probes
-};
-
 // Floats of scratch the sketch kernels need: r probes of a block of entries at a time.
 size_t trace_sketch_scratch_floats(const TraceProbes& probes);
 
 // ---- Conv2d (groups == 1; any kernel, stride, padding, dilation; non-square inputs) ----
-Shape conv_trace_sketch_shape(const Conv2dGeometry& g, const TraceProbes& probes);
 size_t conv_trace_workspace_floats(const Conv2dGeometry& g, const TraceProbes& probes);
 // sketch (conv_trace_sketch_shape) from x [N, C, H, W].
 void conv_trace_sketch_cpu(const Conv2dGeometry& g, const TraceProbes& probes, const float* x, float* sketch,
@@ -45,15 +35,10 @@ void conv_trace_weight_grad_cpu(const Conv2dGeometry& g, const TraceProbes& prob
                                 const float* dy, float* dw, float* workspace);
 
 // ---- Linear: x [N, in], dy [N, out], dw [out, in] ----
-Shape linear_trace_sketch_shape(int64_t n, int64_t in, const TraceProbes& probes);
 size_t linear_trace_workspace_floats(int64_t n, int64_t in, int64_t out, const TraceProbes& probes);
 void linear_trace_sketch_cpu(int64_t n, int64_t in, const TraceProbes& probes, const float* x, float* sketch,
                              float* scratch);
 void linear_trace_weight_grad_cpu(int64_t n, int64_t in, int64_t out, const TraceProbes& probes,
                                   const float* sketch, const float* dy, float* dw, float* workspace);
-
-// The probe set each layer type uses for its mode (exposed for tests).
-ProbeSet conv_probe_set(const Conv2dGeometry& g, const TraceProbes& probes);
-ProbeSet linear_probe_set(int64_t n, int64_t in, const TraceProbes& probes);
 
 }  // namespace frugal

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "ops/activation.h"
+#include "ops/cpu/activation_cpu.h"
 #include "tests/ops/reference_util.h"
 
 namespace frugal {
@@ -313,7 +314,7 @@ TEST(BatchNormCpu, FoldedReluEqualsBatchNormThenReluBitForBit) {
     EXPECT_GT(std::count_if(z.begin(), z.end(), [](float v) { return v > 0.0f; }), 0);
 
     std::vector<float> dy(n), dx(n), dgamma(sh.c), dbeta(sh.c);
-    activation_backward_from_output(relu, sh.numel(), z.data(), k.dy.data(), dy.data());
+    activation_backward_from_output_cpu(relu, sh.numel(), z.data(), k.dy.data(), dy.data());
     batchnorm_backward_cpu(sh.n, sh.c, sh.s, k.x.data(), dy.data(), k.gamma.data(), mean.data(), invstd.data(),
                            dx.data(), dgamma.data(), dbeta.data(), false);
     std::vector<float> fdx(n, 42.0f), fdgamma(sh.c, 42.0f), fdbeta(sh.c, 42.0f);

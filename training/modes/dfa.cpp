@@ -1,7 +1,6 @@
 #include "training/modes/dfa.h"
 
 #include "core/error.h"
-#include "ops/cpu/gemm.h"
 
 namespace frugal {
 
@@ -47,8 +46,8 @@ void DfaMode::link(const Graph& graph, int node, const std::vector<BackwardMode*
   linked_ = true;
 }
 
-void DfaMode::fill_feedback_matrix(int64_t classes, int64_t features, float* out) const {
-  fill_feedback(options_, key_, features, out, classes * features);
+void DfaMode::fill_feedback_matrix(const Kernels& kernels, int64_t classes, int64_t features, float* out) const {
+  fill_feedback(kernels, options_, key_, features, out, classes * features);
 }
 
 void DfaMode::local_backward(Layer& layer, const BackwardArgs& args) const {
@@ -77,10 +76,11 @@ void DfaMode::backward(Layer& layer, const BackwardArgs& args, const std::vector
   const int64_t batch = y[0], n = y.numel() / batch;
   float* p = args.workspace;
   float* d = args.workspace + align_floats(static_cast<size_t>(y.numel()));
-  fill_feedback_matrix(classes_, n, d);
+  const Kernels& k = layer.kernels();
+  fill_feedback_matrix(k, classes_, n, d);
   // P [B, n] = e [B, C] · D [C, n]
-  sgemm_rowmajor_parallel(false, false, batch, n, classes_, 1.0f, e->f32(), classes_, d, n, 0.0f, p, n);
-  Tensor injected = Tensor::wrap(p, y);
+  k.gemm(false, false, batch, n, classes_, 1.0f, e->device_f32(), classes_, d, n, 0.0f, p, n);
+  Tensor injected = Tensor::wrap(p, y, DType::F32, layer.device());
   BackwardArgs local = args;
   local.grad_output = &injected;
   local.workspace = d;  // D is no longer needed

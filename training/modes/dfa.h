@@ -34,7 +34,7 @@ class DfaMode : public BackwardMode {
   DfaRole role() const { return plan_.role; }
   const DfaNodePlan& node_plan() const { return plan_; }
   // D_i, scaled, [classes, features] row-major: what an injection point's backward multiplies e with.
-  void fill_feedback_matrix(int64_t classes, int64_t features, float* out) const;
+  void fill_feedback_matrix(const Kernels& kernels, int64_t classes, int64_t features, float* out) const;
 
  private:
   // The layer's exact backward, minus the input gradients nobody reads.

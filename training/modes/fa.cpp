@@ -12,10 +12,11 @@ FaMode::FaMode(const FeedbackOptions& options, bool keep_in_memory, Layer& layer
   fan_in_ = shape_.numel() / shape_[0];
   if (!keep_in_memory_) return;
   stored_.name = layer.name() + ".fa_feedback";
-  stored_.value = Tensor::empty(shape_, DType::F32, nullptr, {MemoryCategory::OptimizerState, ""});
+  stored_.value = Tensor::empty(shape_, DType::F32, &device_runtime(layer.device()).allocator(),
+                                {MemoryCategory::OptimizerState, ""});
   stored_.trainable = false;
   stored_.weight_decay = false;
-  fill_feedback_matrix(stored_.value.f32());
+  fill_feedback_matrix(layer.kernels(), stored_.value.device_f32());
 }
 
 std::string FaMode::describe() const {
@@ -24,7 +25,9 @@ std::string FaMode::describe() const {
 
 bool FaMode::supports(const Layer& layer) const { return dynamic_cast<const WeightedLayer*>(&layer) != nullptr; }
 
-void FaMode::fill_feedback_matrix(float* out) const { fill_feedback(options_, key_, fan_in_, out, shape_.numel()); }
+void FaMode::fill_feedback_matrix(const Kernels& kernels, float* out) const {
+  fill_feedback(kernels, options_, key_, fan_in_, out, shape_.numel());
+}
 
 size_t FaMode::backward_workspace_bytes(const Layer& layer) const {
   const size_t feedback = keep_in_memory_ ? 0 : align_floats(shape_.numel()) * sizeof(float);
@@ -38,8 +41,8 @@ void FaMode::backward(Layer& layer, const BackwardArgs& args, const std::vector<
   if (args.grad_inputs[0]) {
     Tensor feedback = override_.defined() ? override_ : stored_.value;
     if (!override_.defined() && !keep_in_memory_) {
-      fill_feedback_matrix(args.workspace);
-      feedback = Tensor::wrap(args.workspace, shape_);
+      fill_feedback_matrix(layer.kernels(), args.workspace);
+      feedback = Tensor::wrap(args.workspace, shape_, DType::F32, layer.device());
     }
     wl.backward_data(*args.grad_output, feedback, *args.grad_inputs[0], layer_workspace);
   }

@@ -26,7 +26,7 @@ class FaMode : public BackwardMode {
   std::vector<Parameter*> state() override;
 
   // Writes B (the weight's shape) into `out`: what backward uses.
-  void fill_feedback_matrix(float* out) const;
+  void fill_feedback_matrix(const Kernels& kernels, float* out) const;
   // Uses `matrix` (shared, not copied) as B from now on, e.g. the layer's own weight, which turns FA
   // back into exact backprop: a check of the mode's plumbing.
   void use_feedback(const Tensor& matrix) { override_ = matrix; }

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "ops/cpu/feedback_fill_cpu.h"
+#include "ops/feedback_fill.h"
 
 namespace frugal {
 
@@ -46,11 +46,12 @@ FeedbackOptions parse_feedback_options(const nlohmann::json& entry, const std::s
   return o;
 }
 
-void fill_feedback(const FeedbackOptions& options, const RngKey& key, int64_t fan_in, float* out, int64_t count) {
+void fill_feedback(const Kernels& kernels, const FeedbackOptions& options, const RngKey& key, int64_t fan_in,
+                   float* out, int64_t count) {
   const float s = options.scale / std::sqrt(static_cast<float>(fan_in));
   const uint64_t k = feedback_fill_key(key.seed, key.stream, key.step);
-  if (options.distribution == FeedbackDistribution::Uniform) feedback_uniform_cpu(k, out, count, s);
-  else feedback_normal_cpu(k, out, count, s);
+  if (options.distribution == FeedbackDistribution::Uniform) kernels.feedback_uniform(k, out, count, s);
+  else kernels.feedback_normal(k, out, count, s);
 }
 
 }  // namespace frugal

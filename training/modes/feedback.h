@@ -1,6 +1,6 @@
 // Fixed random feedback matrices shared by feedback alignment (fa) and direct feedback alignment (dfa).
 // They are regenerated from (seed, Feedback stream, layer index) whenever they are needed, so the same
-// matrix comes back every step without being stored (fills: ops/cpu/feedback_fill_cpu.h, cheap enough
+// matrix comes back every step without being stored (fills: ops/feedback_fill.h, cheap enough
 // that regenerating costs less than the GEMM that reads the matrix).
 //
 // Entries: uniform U(-1, 1) or gaussian N(0, 1), times feedback_scale / sqrt(n), where n is the
@@ -31,8 +31,10 @@ struct FeedbackOptions {
 FeedbackOptions parse_feedback_options(const nlohmann::json& entry, const std::string& mode, const Layer& layer,
                                        const std::vector<std::string>& allowed);
 
-// Fills out[0..count) with the feedback entries for `key`, scaled by options.scale / sqrt(fan_in).
-void fill_feedback(const FeedbackOptions& options, const RngKey& key, int64_t fan_in, float* out, int64_t count);
+// Fills out[0..count) (memory of `kernels`' device) with the feedback entries for `key`, scaled by
+// options.scale / sqrt(fan_in).
+void fill_feedback(const Kernels& kernels, const FeedbackOptions& options, const RngKey& key, int64_t fan_in,
+                   float* out, int64_t count);
 
 // The key of layer `layer_index`'s feedback matrix (fixed across steps).
 inline RngKey feedback_key(uint64_t seed, int layer_index) {

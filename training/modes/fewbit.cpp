@@ -2,8 +2,6 @@
 
 #include "core/error.h"
 #include "ops/activation.h"
-#include "ops/cpu/bitpack.h"
-#include "ops/cpu/fewbit_cpu.h"
 
 namespace frugal {
 namespace {
@@ -48,17 +46,17 @@ std::vector<StashSpec> FewbitMode::stash_specs(const Layer& layer) const {
 }
 
 void FewbitMode::after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) {
-  const FewbitTable& t = table_for(layer);
   const Tensor& x = *args.inputs.at(0);
-  fewbit_encode_cpu(x.numel(), x.f32(), t.borders.data(), t.bits, stash.at(0)->data<uint8_t>());
+  layer.kernels().fewbit_encode(x.numel(), x.device_f32(), fewbit_levels(table_for(layer)),
+                                stash.at(0)->device_data<uint8_t>());
 }
 
 void FewbitMode::backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) {
   Tensor* dx = args.grad_inputs.at(0);
   if (dx == nullptr) return;  // the activation reads the network input: no gradient wanted
-  const FewbitTable& t = table_for(layer);
   const Tensor& dy = *args.grad_output;
-  fewbit_backward_cpu(dy.numel(), stash.at(0)->data<uint8_t>(), t.bits, t.levels.data(), dy.f32(), dx->f32());
+  layer.kernels().fewbit_backward(dy.numel(), stash.at(0)->device_data<uint8_t>(), fewbit_levels(table_for(layer)),
+                                  dy.device_f32(), dx->device_f32());
 }
 
 }  // namespace frugal

@@ -155,4 +155,16 @@ const FewbitTable& fewbit_table(const ActivationSpec& spec, int bits, FewbitWeig
   return it->second;
 }
 
+FewbitLevels fewbit_levels(const FewbitTable& table) {
+  FRUGAL_CHECK(table.bits >= 1 && table.bits <= kMaxFewbitBits &&
+                   table.borders.size() + 1 == table.levels.size() && table.levels.size() == (size_t{1} << table.bits),
+               InternalError, "fewbit table of " + std::to_string(table.bits) + " bits has " +
+                                  std::to_string(table.levels.size()) + " levels");
+  FewbitLevels l;
+  l.bits = table.bits;
+  std::copy(table.borders.begin(), table.borders.end(), l.borders);
+  std::copy(table.levels.begin(), table.levels.end(), l.levels);
+  return l;
+}
+
 }  // namespace frugal

@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "ops/cpu/activation_cpu.h"
+#include "ops/activation_spec.h"
+#include "ops/packed_codes.h"
 
 namespace frugal {
 
@@ -53,6 +54,9 @@ struct FewbitTable {
   std::vector<float> levels;   // 2^bits derivative levels, one per code
   double error = 0;            // ∫(f' - q)^2 w / ∫w over the grid (0 for ReLU/LeakyReLU)
 };
+
+// The table as a kernel argument (ops/kernels.h).
+FewbitLevels fewbit_levels(const FewbitTable& table);
 
 // ReLU and LeakyReLU: border 0, levels f'(-1) and f'(1) — exact, so fewbit equals exact backprop.
 bool fewbit_is_stepwise(ActivationKind kind);

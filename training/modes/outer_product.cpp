@@ -7,8 +7,6 @@
 
 #include "core/error.h"
 #include "ops/conv.h"
-#include "ops/cpu/conv_cpu.h"
-#include "ops/cpu/linear_cpu.h"
 #include "ops/linear.h"
 
 namespace frugal {
@@ -23,12 +21,6 @@ Shape with_batch(Shape shape, int64_t batch) {
 
 // Floats per sample of the input and of the output gradient.
 int64_t row_floats(const Shape& shape) { return shape.numel() / shape[0]; }
-
-double squared_norm(const float* row, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += double(row[i]) * row[i];
-  return s;
-}
 
 Conv2dGeometry with_batch(Conv2dGeometry g, int64_t batch) {
   g.batch = batch;
@@ -77,8 +69,12 @@ size_t OuterProductMode::backward_workspace_bytes(const Layer& layer) const {
   if (training_batch_ == 0) training_batch_ = batch;
   const int64_t k = rows_per_step(batch);
   size_t floats = static_cast<size_t>(k * (row_floats(layer.input_shapes().at(0)) + row_floats(layer.output_shape())));
-  if (const Conv2d* conv = as_conv(layer)) floats += conv2d_workspace_floats(with_batch(conv->geometry(), k));
-  return std::max(layer.backward_workspace_bytes(), floats * sizeof(float));
+  size_t bytes = floats * sizeof(float);
+  if (const Conv2d* conv = as_conv(layer)) {  // the weight gradient over a batch of K
+    const Conv2dGeometry gk = with_batch(conv->geometry(), k);
+    bytes += std::max(layer.kernels().conv2d_forward_workspace_bytes(gk), layer.kernels().conv2d_backward_workspace_bytes(gk));
+  }
+  return std::max(layer.backward_workspace_bytes(), bytes);
 }
 
 void OuterProductMode::ensure_memory() {
@@ -88,11 +84,12 @@ void OuterProductMode::ensure_memory() {
                    "': the training batch is not known yet; plan a training step (Executor::training_plan) "
                    "before reading or loading the mode's state");
   const AllocTag tag{MemoryCategory::OptimizerState, layer_.name().c_str()};  // the layer outlives the mode
+  Allocator* alloc = &device_runtime(layer_.device()).allocator();
   memory_x_ = {layer_.name() + ".aop_memory_x",
-               Tensor::zeros(with_batch(layer_.input_shapes().at(0), training_batch_), DType::F32, nullptr, tag),
+               Tensor::zeros(with_batch(layer_.input_shapes().at(0), training_batch_), DType::F32, alloc, tag),
                Tensor(), false, false};
   memory_dy_ = {layer_.name() + ".aop_memory_dy",
-                Tensor::zeros(with_batch(layer_.output_shape(), training_batch_), DType::F32, nullptr, tag), Tensor(),
+                Tensor::zeros(with_batch(layer_.output_shape(), training_batch_), DType::F32, alloc, tag), Tensor(),
                 false, false};
 }
 
@@ -114,28 +111,19 @@ void OuterProductMode::backward(Layer& layer, const BackwardArgs& args, const st
   // Rows b < slots have a memory row: A_b = M_X,b + X_b (in place, in the memory); the others are X_b.
   ensure_memory();
   const int64_t slots = options_.memory ? std::min(batch, memory_x_.value.dim(0)) : 0;
-  float* mx = slots ? memory_x_.value.f32() : nullptr;
-  float* mg = slots ? memory_dy_.value.f32() : nullptr;
-  a_rows_.resize(batch);
-  g_rows_.resize(batch);
+  float* mx = slots ? memory_x_.value.device_f32() : nullptr;
+  float* mg = slots ? memory_dy_.value.device_f32() : nullptr;
+  const Kernels& kern = layer.kernels();
   scores_.resize(batch);
-#pragma omp parallel for schedule(static) if (batch * (fx + fy) >= (int64_t{1} << 18))
-  for (int64_t b = 0; b < batch; ++b) {
-    if (b < slots) {
-      float* a = mx + b * fx;
-      float* g = mg + b * fy;
-      const float* xb = x.f32() + b * fx;
-      const float* yb = dy.f32() + b * fy;
-      for (int64_t i = 0; i < fx; ++i) a[i] += xb[i];
-      for (int64_t i = 0; i < fy; ++i) g[i] += yb[i];
-      a_rows_[b] = a;
-      g_rows_[b] = g;
-    } else {
-      a_rows_[b] = x.f32() + b * fx;
-      g_rows_[b] = dy.f32() + b * fy;
-    }
-    scores_[b] = squared_norm(a_rows_[b], fx) * squared_norm(g_rows_[b], fy);
+  double* scores = scores_.data();  // the CPU writes the host copy directly
+  if (layer.device() != Device::CPU) {
+    if (!device_scores_.defined() || device_scores_.numel() != batch)
+      device_scores_ = Tensor::empty({batch}, DType::F64, &kern.runtime().allocator(), {MemoryCategory::Workspace, ""});
+    scores = device_scores_.device_data<double>();
   }
+  kern.outer_product_scores(batch, slots, fx, fy, x.device_f32(), dy.device_f32(), mx, mg, scores);
+  if (scores != scores_.data())
+    kern.runtime().copy(scores_.data(), Device::CPU, scores, layer.device(), sizeof(double) * batch);
   const RngKey key{seed_, (static_cast<uint64_t>(RngStream::Sampling) << 32) | static_cast<uint64_t>(layer_index_),
                    static_cast<uint64_t>(step_)};
   select_rows(options_.policy, scores_, k, key, chosen_, order_);
@@ -144,30 +132,18 @@ void OuterProductMode::backward(Layer& layer, const BackwardArgs& args, const st
   // pass over a batch of K) instead of B.
   float* as = args.workspace;
   float* gs = as + k * fx;
-  for (int64_t j = 0; j < k; ++j) {
-    std::memcpy(as + j * fx, a_rows_[chosen_[j]], sizeof(float) * fx);
-    std::memcpy(gs + j * fy, g_rows_[chosen_[j]], sizeof(float) * fy);
-  }
-  float* dw = weighted.weight().grad.f32();
+  kern.outer_product_gather(k, chosen_.data(), slots, fx, fy, x.device_f32(), dy.device_f32(), mx, mg, as, gs);
+  float* dw = weighted.weight().grad.device_f32();
   if (const Conv2d* conv = as_conv(layer)) {
-    conv2d_backward_weight_cpu(with_batch(conv->geometry(), k), as, gs, dw, nullptr, gs + k * fy, false);
+    kern.conv2d_backward_weight(with_batch(conv->geometry(), k), as, gs, dw, nullptr, gs + k * fy, false);
   } else {
     const auto& linear = dynamic_cast<const Linear&>(layer);
-    linear_backward_weight_cpu(k, linear.in_features(), linear.out_features(), as, gs, dw, nullptr, false);
+    kern.linear_backward_weight(k, linear.in_features(), linear.out_features(), as, gs, dw, nullptr, false);
   }
 
-  if (!slots) return;
   // The applied rows leave the memory; the rest decays.
-  for (int64_t b : chosen_) {
-    if (b >= slots) continue;
-    std::fill(mx + b * fx, mx + (b + 1) * fx, 0.0f);
-    std::fill(mg + b * fy, mg + (b + 1) * fy, 0.0f);
-  }
-  if (options_.decay != 1.0) {
-    const float f = static_cast<float>(std::sqrt(options_.decay));
-    for (int64_t i = 0; i < slots * fx; ++i) mx[i] *= f;
-    for (int64_t i = 0; i < slots * fy; ++i) mg[i] *= f;
-  }
+  if (slots)
+    kern.outer_product_forget(k, chosen_.data(), slots, fx, fy, static_cast<float>(std::sqrt(options_.decay)), mx, mg);
 }
 
 }  // namespace frugal

@@ -68,9 +68,9 @@ class OuterProductMode : public BackwardMode {
   int64_t step_ = 0;
   mutable int64_t training_batch_ = 0;
   Parameter memory_x_, memory_dy_;
-  std::vector<double> scores_;
+  std::vector<double> scores_;  // host copy of the row scores, for the selection
+  Tensor device_scores_;         // [B] F64 on a non-CPU device, made on first use
   std::vector<int64_t> chosen_, order_;
-  std::vector<const float*> a_rows_, g_rows_;
 };
 
 }  // namespace frugal

@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "ops/activation.h"
-#include "ops/cpu/quantize_cpu.h"
 #include "ops/norm.h"
 #include "training/graph.h"
 
@@ -18,13 +17,21 @@ size_t align_up(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 size_t float_bytes(const Shape& shape) { return static_cast<size_t>(shape.numel()) * sizeof(float); }
 
-// A float tensor of `shape` over `data`, reusing `view` so steady-state steps allocate nothing.
-const Tensor& view_of(Tensor& view, float* data, const Shape& shape) {
-  if (!view.defined() || view.shape() != shape)
-    view = Tensor::wrap(data, shape);
+// A float tensor of `shape` over `data` on `device`, reusing `view` so steady-state steps allocate nothing.
+const Tensor& view_of(Tensor& view, float* data, const Shape& shape, Device device) {
+  if (!view.defined() || view.shape() != shape || view.device() != device)
+    view = Tensor::wrap(data, shape, DType::F32, device);
   else
     view.storage()->rebind(data);
   return view;
+}
+
+// The [2, C] mean/std scratch of a mode, on the layer's device, made once.
+float* mean_std_of(Tensor& scratch, const Layer& layer, int64_t channels) {
+  if (!scratch.defined() || scratch.numel() != 2 * channels)
+    scratch = Tensor::empty({2, channels}, DType::F32, &device_runtime(layer.device()).allocator(),
+                            {MemoryCategory::Workspace, layer.name().c_str()});
+  return scratch.device_f32();
 }
 
 std::string producer_name(const Graph& graph, int producer) {
@@ -60,24 +67,19 @@ void QuantizedBatchNormMode::after_forward(Layer& layer, const ForwardArgs& args
   FRUGAL_CHECK(args.aux.size() == 2 && args.aux[1], InternalError,
                "quantized: BatchNorm '" + layer.name() + "' ran without its statistics");
   // y = γx̂ + β has mean β and std |γ|·std(x̂) = |γ|·sqrt(var / (var + eps)) = |γ|·sqrt(1 - eps·invstd²).
-  mean_std_.resize(2 * c);
-  const float* gamma = bn.gamma().value.f32();
-  const float* beta = bn.beta().value.f32();
-  const float* invstd = args.aux[1]->f32();
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const double shrink = 1.0 - static_cast<double>(bn.eps()) * invstd[ch] * invstd[ch];
-    mean_std_[ch] = beta[ch];
-    mean_std_[c + ch] = static_cast<float>(std::abs(gamma[ch]) * std::sqrt(std::max(shrink, 0.0)));
-  }
-  code_.encode(*args.output, mean_std_.data(), mean_std_.data() + c, stash);
+  float* mean = mean_std_of(mean_std_, layer, c);
+  const Kernels& k = layer.kernels();
+  k.batchnorm_output_mean_std(c, bn.gamma().value.device_f32(), bn.beta().value.device_f32(),
+                              args.aux[1]->device_f32(), bn.eps(), mean, mean + c);
+  code_.encode(k, *args.output, mean, mean + c, stash);
 }
 
 void QuantizedBatchNormMode::backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>&) {
   auto& bn = static_cast<BatchNorm&>(layer);
   float* ws = args.workspace;
-  code_.normalized(bn.gamma().value.f32(), bn.beta().value.f32(), ws);
-  bn.backward_from_normalized(view_of(xhat_, ws, layer.output_shape()), *args.aux.at(1), *args.grad_output,
-                              args.grad_inputs.at(0));
+  code_.normalized(bn.gamma().value.device_f32(), bn.beta().value.device_f32(), ws);
+  bn.backward_from_normalized(view_of(xhat_, ws, layer.output_shape(), layer.device()), *args.aux.at(1),
+                              *args.grad_output, args.grad_inputs.at(0));
 }
 
 // ---- ReLU ------------------------------------------------------------------------------------------
@@ -99,13 +101,14 @@ std::vector<StashSpec> QuantizedReluMode::stash_specs(const Layer& layer) const 
   return own_.stash_specs(layer.input_shapes().at(0));
 }
 
-void QuantizedReluMode::after_forward(Layer&, const ForwardArgs& args, const std::vector<Tensor*>& stash) {
+void QuantizedReluMode::after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) {
   // Only called with a stash, i.e. when the code is this ReLU's own: the grid from y's own statistics.
   const Tensor& y = *args.inputs.at(0);
   const int64_t n = y.dim(0), c = y.dim(1);
-  mean_std_.resize(2 * c);
-  channel_mean_std_cpu(n, c, y.numel() / (n * c), y.f32(), mean_std_.data(), mean_std_.data() + c);
-  own_.encode(y, mean_std_.data(), mean_std_.data() + c, stash);
+  float* mean = mean_std_of(mean_std_, layer, c);
+  const Kernels& k = layer.kernels();
+  k.channel_mean_std(n, c, y.numel() / (n * c), y.device_f32(), mean, mean + c);
+  own_.encode(k, y, mean, mean + c, stash);
 }
 
 void QuantizedReluMode::backward(Layer&, const BackwardArgs& args, const std::vector<const Tensor*>&) {
@@ -160,7 +163,7 @@ void QuantizedWeightMode::backward(Layer& layer, const BackwardArgs& args, const
                    code.shape().str() + " for its input " + layer.input_shapes().at(0).str());
   float* h = ws + layer_workspace_bytes(layer) / sizeof(float);
   code.relu_values(h);
-  w.backward_weight(view_of(input_, h, layer.input_shapes().at(0)), *args.grad_output, ws);
+  w.backward_weight(view_of(input_, h, layer.input_shapes().at(0), layer.device()), *args.grad_output, ws);
 }
 
 // ---- Factory helper --------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class QuantizedBatchNormMode : public QuantizedMode {
 
  private:
   QuantizedCode code_{bits_};
-  std::vector<float> mean_std_;  // [2, C] scratch, sized once
+  Tensor mean_std_;  // [2, C] on the layer's device, made on first use
   Tensor xhat_;                  // view of the backward workspace
 };
 
@@ -73,7 +73,7 @@ class QuantizedReluMode : public QuantizedMode {
  private:
   QuantizedCode own_{bits_};
   const QuantizedCode* shared_ = nullptr;
-  std::vector<float> mean_std_;  // [2, C] scratch, sized once
+  Tensor mean_std_;  // [2, C] on the layer's device, made on first use
 };
 
 class QuantizedWeightMode : public QuantizedMode {

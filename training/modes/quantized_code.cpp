@@ -1,8 +1,6 @@
 #include "training/modes/quantized_code.h"
 
 #include "core/error.h"
-#include "ops/cpu/bitpack.h"
-#include "ops/cpu/quantize_cpu.h"
 
 namespace frugal {
 
@@ -18,45 +16,46 @@ QuantizedCode::Dims QuantizedCode::dims() const {
   return {n, c, shape_.numel() / (n * c)};
 }
 
-void QuantizedCode::encode(const Tensor& y, const float* mean, const float* std,
+void QuantizedCode::encode(const Kernels& kernels, const Tensor& y, const float* mean, const float* std,
                            const std::vector<Tensor*>& stash) {
   FRUGAL_CHECK(stash.size() == 2 && stash[0] && stash[1], InternalError,
                "quantized code: expected the stash (codes, grid) for a value " + y.shape().str());
+  kernels_ = &kernels;
   shape_ = y.shape();
   codes_ = stash[0];
   grid_ = stash[1];
   const Dims d = dims();
-  relu_grid_cpu(d.c, mean, std, bits_, grid_->f32());
-  quantize_cpu(d.n, d.c, d.s, y.f32(), grid_->f32(), bits_, codes_->data<uint8_t>());
+  kernels.relu_grid(d.c, mean, std, bits_, grid_->device_f32());
+  kernels.quantize(d.n, d.c, d.s, y.device_f32(), grid_->device_f32(), bits_, codes_->device_data<uint8_t>());
 }
 
 const uint8_t* QuantizedCode::codes() const {
   FRUGAL_CHECK(codes_ && codes_->raw(), InternalError,
                "quantized code: read before the forward filled it (or after its stash was released)");
-  return codes_->data<uint8_t>();
+  return codes_->device_data<uint8_t>();
 }
 
 const float* QuantizedCode::grid() const {
   FRUGAL_CHECK(grid_ && grid_->raw(), InternalError,
                "quantized code: grid read before the forward filled it (or after its stash was released)");
-  return grid_->f32();
+  return grid_->device_f32();
 }
 
 void QuantizedCode::relu_backward(const Tensor& dy, Tensor& dx) const {
   FRUGAL_CHECK(dy.shape() == shape_ && dx.shape() == shape_, InternalError,
                "quantized ReLU backward: gradient " + dy.shape().str() + " for a code of " + shape_.str());
   const Dims d = dims();
-  relu_backward_from_codes_cpu(d.n, d.c, d.s, codes(), grid(), bits_, dy.f32(), dx.f32());
+  kernels_->relu_backward_from_codes(d.n, d.c, d.s, codes(), grid(), bits_, dy.device_f32(), dx.device_f32());
 }
 
 void QuantizedCode::relu_values(float* h) const {
   const Dims d = dims();
-  dequantize_relu_cpu(d.n, d.c, d.s, codes(), grid(), bits_, h);
+  kernels_->dequantize_relu(d.n, d.c, d.s, codes(), grid(), bits_, h);
 }
 
 void QuantizedCode::normalized(const float* gamma, const float* beta, float* xhat) const {
   const Dims d = dims();
-  dequantize_normalized_cpu(d.n, d.c, d.s, codes(), grid(), bits_, gamma, beta, xhat);
+  kernels_->dequantize_normalized(d.n, d.c, d.s, codes(), grid(), bits_, gamma, beta, xhat);
 }
 
 }  // namespace frugal

@@ -33,7 +33,7 @@ const char* probe_distribution_name(ProbeDistribution distribution) {
 }
 
 RandomizedTraceMode::RandomizedTraceMode(const TraceProbes& options, int layer_index, uint64_t seed)
-    : options_(options), layer_index_(layer_index), seed_(seed), scratch_(trace_sketch_scratch_floats(options)) {}
+    : options_(options), layer_index_(layer_index), seed_(seed) {}
 
 std::string RandomizedTraceMode::describe() const {
   return "randomized_trace(probes=" + std::to_string(options_.count) + ", " + probe_mode_name(options_.mode) + ", " +
@@ -73,16 +73,16 @@ std::vector<StashSpec> RandomizedTraceMode::stash_specs(const Layer& layer) cons
 }
 
 size_t RandomizedTraceMode::backward_workspace_bytes(const Layer& layer) const {
-  size_t estimator_floats = 0;
+  size_t estimator_bytes = 0;
   if (const Conv2d* conv = as_conv(layer)) {
-    estimator_floats = conv_trace_workspace_floats(conv->geometry(), options_);
+    estimator_bytes = layer.kernels().conv_trace_workspace_bytes(conv->geometry(), options_);
   } else {
     const Linear* linear = as_linear(layer);
-    estimator_floats =
-        linear_trace_workspace_floats(batch_of(layer), linear->in_features(), linear->out_features(), options_);
+    estimator_bytes = layer.kernels().linear_trace_workspace_bytes(batch_of(layer), linear->in_features(),
+                                                                   linear->out_features(), options_);
   }
   // dX (the layer's own backward-data scratch) runs before dW, so they share one buffer.
-  return std::max(layer.backward_workspace_bytes(), estimator_floats * sizeof(float));
+  return std::max(layer.backward_workspace_bytes(), estimator_bytes);
 }
 
 void RandomizedTraceMode::link(const Graph& graph, int node, const std::vector<BackwardMode*>& modes) {
@@ -116,12 +116,17 @@ TraceProbes RandomizedTraceMode::probes() const {
 }
 
 void RandomizedTraceMode::after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) {
-  const float* x = args.inputs.at(0)->f32();
-  float* sketch = stash.at(0)->f32();
+  const Kernels& k = layer.kernels();
+  if (!scratch_.defined())
+    scratch_ = Tensor::empty({static_cast<int64_t>(k.trace_sketch_scratch_bytes(options_) / sizeof(float))},
+                             DType::F32, &device_runtime(layer.device()).allocator(), {MemoryCategory::Workspace, ""});
+  const float* x = args.inputs.at(0)->device_f32();
+  float* sketch = stash.at(0)->device_f32();
+  float* scratch = scratch_.device_f32();
   if (const Conv2d* conv = as_conv(layer)) {
-    conv_trace_sketch_cpu(conv->geometry(), probes(), x, sketch, scratch_.data());
+    k.conv_trace_sketch(conv->geometry(), probes(), x, sketch, scratch);
   } else {
-    linear_trace_sketch_cpu(batch_of(layer), as_linear(layer)->in_features(), probes(), x, sketch, scratch_.data());
+    k.linear_trace_sketch(batch_of(layer), as_linear(layer)->in_features(), probes(), x, sketch, scratch);
   }
 }
 
@@ -129,14 +134,15 @@ void RandomizedTraceMode::backward(Layer& layer, const BackwardArgs& args, const
   auto& weighted = dynamic_cast<WeightedLayer&>(layer);
   const Tensor& dy = *args.grad_output;
   if (args.grad_inputs.at(0)) weighted.backward_data(dy, weighted.weight().value, *args.grad_inputs[0], args.workspace);
-  const float* sketch = stash.at(0)->f32();
-  float* dw = weighted.weight().grad.f32();
+  const float* sketch = stash.at(0)->device_f32();
+  float* dw = weighted.weight().grad.device_f32();
+  const Kernels& k = layer.kernels();
   if (const Conv2d* conv = as_conv(layer)) {
-    conv_trace_weight_grad_cpu(conv->geometry(), probes(), sketch, dy.f32(), dw, args.workspace);
+    k.conv_trace_weight_grad(conv->geometry(), probes(), sketch, dy.device_f32(), dw, args.workspace);
   } else {
     const Linear* linear = as_linear(layer);
-    linear_trace_weight_grad_cpu(batch_of(layer), linear->in_features(), linear->out_features(), probes(), sketch,
-                                 dy.f32(), dw, args.workspace);
+    k.linear_trace_weight_grad(batch_of(layer), linear->in_features(), linear->out_features(), probes(), sketch,
+                               dy.device_f32(), dw, args.workspace);
   }
   weighted.backward_bias(dy);
 }

@@ -12,7 +12,7 @@
 #pragma once
 #include <vector>
 
-#include "ops/cpu/randomized_trace_cpu.h"
+#include "ops/trace_probes.h"
 #include "training/modes/backward_mode.h"
 
 namespace frugal {
@@ -42,7 +42,7 @@ class RandomizedTraceMode : public BackwardMode {
   int layer_index_;
   uint64_t seed_;
   int64_t step_ = 0;
-  std::vector<float> scratch_;  // probe blocks for the sketch; fixed size, allocated once
+  Tensor scratch_;  // probe blocks for the sketch, on the layer's device; made on first use
   mutable bool warned_no_saving_ = false;
 };
 

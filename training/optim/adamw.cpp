@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ops/kernels.h"
 #include "training/optim/per_parameter_state.h"
 
 namespace frugal {
@@ -31,37 +32,23 @@ class AdamW final : public PerParameterStateOptimizer {
  protected:
   void update(Slot& slot, float lr, int64_t step) override {
     Parameter& param = *slot.param;
-    float* p = param.value.f32();
-    const float* grad = param.grad.f32();
-    float* m = slot.buffers[0].f32();
-    float* v = slot.buffers[1].f32();
-    const int64_t n = param.value.numel();
 
     // Scalars are computed in double (PyTorch's Python floats) and cast to float for the float kernels.
     const double lr_d = lr, beta1 = opts_.beta1, beta2 = opts_.beta2;
     const double wd = param.weight_decay ? opts_.weight_decay : 0.0;
     const auto t = static_cast<double>(step);
-    const float decay = static_cast<float>(1.0 - lr_d * wd);
-    const float b1 = opts_.beta1, b2 = opts_.beta2, eps = opts_.eps;
-    const float one_minus_b1 = static_cast<float>(1.0 - beta1);
-    const float one_minus_b2 = static_cast<float>(1.0 - beta2);
-    const float neg_step_size = static_cast<float>(-(lr_d / (1.0 - std::pow(beta1, t))));
-    const float bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
-
-    // Each float operation rounds as PyTorch's separate kernels do: p.mul_(decay),
-    // m.mul_(b1).add_(g, alpha=1-b1), v.mul_(b2).addcmul_(g, g, value=1-b2),
-    // denom = (v.sqrt() / bias_correction2_sqrt).add_(eps), p.addcdiv_(m, denom, value=-step_size).
-#pragma omp parallel for schedule(static) if (n >= kParallelUpdateThreshold)
-    for (int64_t i = 0; i < n; ++i) {
-      const float g = grad[i];
-      const float pi = p[i] * decay;
-      const float mi = m[i] * b1 + one_minus_b1 * g;
-      const float vi = v[i] * b2 + (one_minus_b2 * g) * g;
-      const float denom = std::sqrt(vi) / bias_correction2_sqrt + eps;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = pi + (neg_step_size * mi) / denom;
-    }
+    AdamWScalars s;
+    s.decay = static_cast<float>(1.0 - lr_d * wd);
+    s.beta1 = opts_.beta1;
+    s.beta2 = opts_.beta2;
+    s.eps = opts_.eps;
+    s.one_minus_beta1 = static_cast<float>(1.0 - beta1);
+    s.one_minus_beta2 = static_cast<float>(1.0 - beta2);
+    s.neg_step_size = static_cast<float>(-(lr_d / (1.0 - std::pow(beta1, t))));
+    s.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
+    kernels_for(param.value.device())
+        .adamw_update(param.value.numel(), s, param.value.device_f32(), param.grad.device_f32(),
+                      slot.buffers[0].device_f32(), slot.buffers[1].device_f32());
   }
 
  private:

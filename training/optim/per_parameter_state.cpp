@@ -27,14 +27,15 @@ PerParameterStateOptimizer::PerParameterStateOptimizer(const char* optimizer_nam
       throw InternalError(std::string(optimizer_name_) + ": parameter #" + std::to_string(i) + " is null");
     if (!p->trainable) continue;
     const std::string where = std::string(optimizer_name_) + ": parameter '" + p->name + "'";
-    if (!p->value.defined() || p->value.dtype() != DType::F32 || p->value.device() != Device::CPU)
-      throw InternalError(where + " must be a defined F32 CPU tensor");
+    if (!p->value.defined() || p->value.dtype() != DType::F32)
+      throw InternalError(where + " must be a defined F32 tensor");
     if (!names.insert(p->name).second) throw InternalError(where + " is given twice");
     Slot slot{p, {}};
     // The tag's owner string is the parameter's own name, which lives in the model with the parameter.
     const AllocTag tag{MemoryCategory::OptimizerState, p->name.c_str()};
+    Allocator* buffers_from = alloc ? alloc : &device_runtime(p->value.device()).allocator();
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      slot.buffers.push_back(Tensor::zeros(p->value.shape(), DType::F32, alloc, tag));
+      slot.buffers.push_back(Tensor::zeros(p->value.shape(), DType::F32, buffers_from, tag));
     slots_.push_back(std::move(slot));
   }
 }
@@ -44,7 +45,7 @@ void PerParameterStateOptimizer::check_gradients() const {
     const Parameter& p = *s.param;
     const std::string where = std::string(optimizer_name_) + ": parameter '" + p.name + "'";
     if (!p.grad.defined()) throw InternalError(where + " is trainable but has no gradient");
-    if (p.grad.dtype() != DType::F32 || p.grad.shape() != p.value.shape())
+    if (p.grad.dtype() != DType::F32 || p.grad.shape() != p.value.shape() || p.grad.device() != p.value.device())
       throw ShapeError(where + " has value F32 " + p.value.shape().str() + " but gradient " +
                        describe(p.grad));
   }

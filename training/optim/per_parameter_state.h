@@ -14,8 +14,8 @@ namespace frugal {
 class PerParameterStateOptimizer : public Optimizer {
  public:
   // `buffer_names` are the per-parameter state suffixes ("momentum_buffer"; "exp_avg", "exp_avg_sq").
-  // Parameters with trainable == false are skipped. Buffers come zeroed from `alloc` (default CPU
-  // allocator when null) tagged {OptimizerState, parameter name}.
+  // Parameters with trainable == false are skipped. Buffers come zeroed from `alloc` (when null, the
+  // allocator of each parameter's device) tagged {OptimizerState, parameter name}.
   PerParameterStateOptimizer(const char* optimizer_name, std::vector<Parameter*> params,
                              std::vector<std::string> buffer_names, Allocator* alloc);
 
@@ -41,8 +41,5 @@ class PerParameterStateOptimizer : public Optimizer {
   std::vector<Slot> slots_;
   int64_t steps_ = 0;
 };
-
-// Element count above which the element-wise update loops run in parallel (OpenMP, static schedule).
-constexpr int64_t kParallelUpdateThreshold = 1 << 15;
 
 }  // namespace frugal

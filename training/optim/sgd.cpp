@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "ops/kernels.h"
 #include "training/optim/per_parameter_state.h"
 
 namespace frugal {
@@ -37,30 +38,18 @@ class Sgd final : public PerParameterStateOptimizer {
  protected:
   void update(Slot& slot, float lr, int64_t step) override {
     Parameter& param = *slot.param;
-    float* p = param.value.f32();
-    const float* grad = param.grad.f32();
-    float* buf = slot.buffers.empty() ? nullptr : slot.buffers[0].f32();
-    const int64_t n = param.value.numel();
-    // Scalars as PyTorch rounds them: Python doubles cast to float for the float kernels.
-    const float wd = param.weight_decay ? opts_.weight_decay : 0.0f;
-    const float momentum = opts_.momentum;
-    const float keep = static_cast<float>(1.0 - static_cast<double>(opts_.dampening));
-    const float neg_lr = -lr;
-    const bool first = step == 1;
-    const bool nesterov = opts_.nesterov;
-    // Each float operation rounds as PyTorch's separate kernels do: grad.add(p, alpha=wd),
-    // buf.mul_(momentum).add_(g, alpha=1-dampening), g.add(buf, alpha=momentum), p.add_(g, alpha=-lr).
-#pragma omp parallel for schedule(static) if (n >= kParallelUpdateThreshold)
-    for (int64_t i = 0; i < n; ++i) {
-      float g = grad[i];
-      if (wd != 0.0f) g = g + wd * p[i];
-      if (buf) {
-        float b = first ? g : buf[i] * momentum + keep * g;
-        buf[i] = b;
-        g = nesterov ? g + momentum * b : b;
-      }
-      p[i] = p[i] + neg_lr * g;
-    }
+    // Scalars as PyTorch rounds them: Python doubles cast to float for the float kernels
+    // (ops/optimizer_math.h has the update itself).
+    SgdScalars s;
+    s.weight_decay = param.weight_decay ? opts_.weight_decay : 0.0f;
+    s.momentum = opts_.momentum;
+    s.keep = static_cast<float>(1.0 - static_cast<double>(opts_.dampening));
+    s.neg_lr = -lr;
+    s.first_step = step == 1;
+    s.nesterov = opts_.nesterov;
+    kernels_for(param.value.device())
+        .sgd_update(param.value.numel(), s, param.value.device_f32(), param.grad.device_f32(),
+                    slot.buffers.empty() ? nullptr : slot.buffers[0].device_f32());
   }
 
  private:

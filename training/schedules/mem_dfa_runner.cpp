@@ -7,7 +7,10 @@ namespace frugal {
 
 MemDfaRunner::MemDfaRunner(Executor& executor, const std::string& planner_name, int64_t num_classes,
                            float label_smoothing)
-    : graph_(executor.graph()), num_classes_(num_classes), loss_(label_smoothing), planner_(make_planner(planner_name)) {
+    : graph_(executor.graph()),
+      num_classes_(num_classes),
+      loss_(label_smoothing),
+      runtime_(planner_name, executor.graph().device()) {
   for (int i = 0; i < graph_.size(); ++i) {
     auto* mode = dynamic_cast<DfaMode*>(&executor.mode(i));
     const std::string& name = graph_.layer(i).name();
@@ -26,22 +29,12 @@ void MemDfaRunner::prepare(int64_t batch) {
   Shape in = graph_.input_shape();
   in[0] = batch;
   if (graph_.input_shape() != in) graph_.setup(in);
-  if (ready_ && plan_.batch == batch) return;
+  if (runtime_.reserved() && plan_.batch == batch) return;
   fit_winograd_to_memory(graph_, [&] {
     return lower_bound_bytes(build_mem_dfa_plan(graph_, modes_, batch, num_classes_).step);
   });
   plan_ = build_mem_dfa_plan(graph_, modes_, batch, num_classes_);
-  planner_->plan(plan_.step);
-  tensors_.clear();
-  for (size_t id = 0; id < plan_.step.buffers.size(); ++id)
-    tensors_.push_back(Tensor::wrap(nullptr, plan_.shapes[id], plan_.dtypes[id]));
-  acquire_at_.assign(plan_.step.num_times(), {});
-  release_at_.assign(plan_.step.num_times(), {});
-  for (const BufferSpec& s : plan_.step.buffers) {
-    acquire_at_[s.first_use].push_back(s.id);
-    release_at_[s.last_use].push_back(s.id);
-  }
-  ready_ = true;
+  runtime_.reserve(plan_.step, plan_.shapes, plan_.dtypes);
 }
 
 const MemDfaPlan& MemDfaRunner::plan(int64_t batch) {
@@ -49,44 +42,33 @@ const MemDfaPlan& MemDfaRunner::plan(int64_t batch) {
   return plan_;
 }
 
-void MemDfaRunner::enter(int32_t t) {
-  for (int32_t id : acquire_at_[t]) tensors_[id].storage()->rebind(planner_->acquire(id));
-}
-
-void MemDfaRunner::leave(int32_t t) {
-  for (int32_t id : release_at_[t]) {
-    planner_->release(id);
-    tensors_[id].storage()->rebind(nullptr);
-  }
-}
-
 void MemDfaRunner::forward_node(int node, bool recompute, uint64_t step, uint64_t seed) {
   const MemDfaNodeBuffers& nb = plan_.nodes[node];
+  StepRuntime& rt = runtime_;
   ForwardArgs args;
-  if (node == 0) args.inputs.push_back(&tensors_[plan_.input]);
-  else args.inputs.push_back(buffer(recompute ? plan_.nodes[node - 1].output2 : plan_.nodes[node - 1].output1));
-  args.output = buffer(recompute ? nb.output2 : nb.output1);
-  for (int32_t id : recompute ? nb.aux2 : nb.aux1) args.aux.push_back(buffer(id));
-  const int32_t ws = recompute ? nb.forward_workspace2 : nb.forward_workspace1;
-  args.workspace = ws == kNoBuffer ? nullptr : static_cast<float*>(tensors_[ws].raw());
+  if (node == 0) args.inputs.push_back(&rt.tensor(plan_.input));
+  else args.inputs.push_back(rt.buffer(recompute ? plan_.nodes[node - 1].output2 : plan_.nodes[node - 1].output1));
+  args.output = rt.buffer(recompute ? nb.output2 : nb.output1);
+  for (int32_t id : recompute ? nb.aux2 : nb.aux1) args.aux.push_back(rt.buffer(id));
+  args.workspace = rt.workspace(recompute ? nb.forward_workspace2 : nb.forward_workspace1);
   args.training = true;
   args.update_running_stats = !recompute;  // BN statistics move once per step, as in dfa
-  // The executor's dropout key, so both passes (and dfa) draw the same masks.
-  args.rng = {seed, (static_cast<uint64_t>(RngStream::Dropout) << 32) | static_cast<uint64_t>(node), step};
+  args.rng = dropout_key(seed, node, step);  // the executor's, so both passes (and dfa) draw the same masks
   graph_.layer(node).forward(args);
 }
 
 void MemDfaRunner::backward_node(int node) {
   const MemDfaNodeBuffers& nb = plan_.nodes[node];
+  StepRuntime& rt = runtime_;
   BackwardArgs args;
-  const Tensor* input = node == 0 ? &tensors_[plan_.input] : buffer(plan_.nodes[node - 1].output2);
+  const Tensor* input = node == 0 ? &rt.tensor(plan_.input) : rt.buffer(plan_.nodes[node - 1].output2);
   args.inputs.push_back(nb.keeps.inputs.at(0) ? input : nullptr);
-  args.output = nb.keeps.output ? buffer(nb.output2) : nullptr;
-  for (int32_t id : nb.aux2) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : buffer(id));
-  args.network_output_grad = &tensors_[plan_.error];
-  args.grad_output = modes_[node]->role() == DfaRole::Output ? &tensors_[plan_.error] : buffer(nb.output_grad);
-  args.grad_inputs.push_back(buffer(nb.input_grad_target));
-  args.workspace = nb.backward_workspace == kNoBuffer ? nullptr : static_cast<float*>(tensors_[nb.backward_workspace].raw());
+  args.output = nb.keeps.output ? rt.buffer(nb.output2) : nullptr;
+  for (int32_t id : nb.aux2) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : rt.buffer(id));
+  args.network_output_grad = &rt.tensor(plan_.error);
+  args.grad_output = modes_[node]->role() == DfaRole::Output ? &rt.tensor(plan_.error) : rt.buffer(nb.output_grad);
+  args.grad_inputs.push_back(rt.buffer(nb.input_grad_target));
+  args.workspace = rt.workspace(nb.backward_workspace);
   modes_[node]->backward(graph_.layer(node), args, {});
 }
 
@@ -95,50 +77,52 @@ StepResult MemDfaRunner::train_step(const Tensor& images, const Tensor& labels, 
   prepare(images.dim(0));
   for (DfaMode* m : modes_) m->begin_step(static_cast<int64_t>(step));
   const int L = graph_.size();
+  StepRuntime& rt = runtime_;
+  rt.begin_step();
 
-  enter(plan_.t_data);
-  Tensor& in = tensors_[plan_.input];
-  Tensor& lab = tensors_[plan_.labels];
+  rt.enter(plan_.t_data);
+  Tensor& in = rt.tensor(plan_.input);
+  Tensor& lab = rt.tensor(plan_.labels);
   if (images.shape() != in.shape() || labels.shape() != lab.shape() || labels.dtype() != DType::I32)
     throw ShapeError("batch of images " + images.shape().str() + " and labels " + labels.shape().str() +
                      " does not match the model input " + in.shape().str());
   in.copy_from(images);
   lab.copy_from(labels);
-  leave(plan_.t_data);
+  rt.leave(plan_.t_data);
 
   for (int i = 0; i < L; ++i) {
-    enter(plan_.nodes[i].t_forward);
+    rt.enter(plan_.nodes[i].t_forward);
     forward_node(i, false, step, seed);
-    leave(plan_.nodes[i].t_forward);
+    rt.leave(plan_.nodes[i].t_forward);
   }
 
-  enter(plan_.t_loss);
-  const Tensor& logits = tensors_[plan_.nodes[L - 1].output1];
+  rt.enter(plan_.t_loss);
+  const Tensor& logits = rt.tensor(plan_.nodes[L - 1].output1);
   StepResult r;
   r.samples = labels.dim(0);
-  r.loss = loss_.forward(logits, lab, tensors_[plan_.probs]);
+  r.loss = loss_.forward(logits, lab, rt.tensor(plan_.probs));
   r.correct = SoftmaxCrossEntropy::count_correct(logits, lab);
-  loss_.backward(tensors_[plan_.probs], lab, tensors_[plan_.error]);
-  leave(plan_.t_loss);
+  loss_.backward(rt.tensor(plan_.probs), lab, rt.tensor(plan_.error));
+  rt.leave(plan_.t_loss);
 
   for (auto [first, last] : plan_.blocks) {
     for (int i = first; i <= last; ++i)
       if (plan_.nodes[i].t_recompute != kNoTime) {
-        enter(plan_.nodes[i].t_recompute);
+        rt.enter(plan_.nodes[i].t_recompute);
         forward_node(i, true, step, seed);
-        leave(plan_.nodes[i].t_recompute);
+        rt.leave(plan_.nodes[i].t_recompute);
       }
     for (int i = last; i >= first; --i)
       if (plan_.nodes[i].t_backward != kNoTime) {
-        enter(plan_.nodes[i].t_backward);
+        rt.enter(plan_.nodes[i].t_backward);
         backward_node(i);
-        leave(plan_.nodes[i].t_backward);
+        rt.leave(plan_.nodes[i].t_backward);
       }
     const int32_t t = plan_.nodes[first].t_update;
-    enter(t);
+    rt.enter(t);
     if (update)
       for (int i = first; i <= last; ++i) update(i);
-    leave(t);
+    rt.leave(t);
   }
   return r;
 }

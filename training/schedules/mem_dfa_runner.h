@@ -21,6 +21,7 @@
 #include "ops/loss.h"
 #include "training/executor.h"
 #include "training/schedules/mem_dfa_plan.h"
+#include "training/step_runtime.h"
 
 namespace frugal {
 
@@ -39,13 +40,12 @@ class MemDfaRunner {
 
   // Plans (or re-plans) a step for `batch` samples without running it.
   const MemDfaPlan& plan(int64_t batch);
-  const Planner& planner() const { return *planner_; }
+  const Planner& planner() const { return runtime_.planner(); }
+  // Every acquire and release of the last step, as it happened.
+  const MemoryProfiler& profile() const { return runtime_.profile(); }
 
  private:
   void prepare(int64_t batch);
-  void enter(int32_t t);
-  void leave(int32_t t);
-  Tensor* buffer(int32_t id) { return id == kNoBuffer ? nullptr : &tensors_[id]; }
   void forward_node(int node, bool recompute, uint64_t step, uint64_t seed);
   void backward_node(int node);
 
@@ -53,11 +53,8 @@ class MemDfaRunner {
   std::vector<DfaMode*> modes_;
   int64_t num_classes_;
   SoftmaxCrossEntropy loss_;
-  std::unique_ptr<Planner> planner_;
+  StepRuntime runtime_;
   MemDfaPlan plan_;
-  bool ready_ = false;
-  std::vector<Tensor> tensors_;  // one rebindable view per buffer id
-  std::vector<std::vector<int32_t>> acquire_at_, release_at_;
 };
 
 }  // namespace frugal

@@ -1,5 +1,7 @@
 #include "training/schedules/mem_dfa_schedule.h"
 
+#include "training/schedules/mem_dfa_report.h"
+
 namespace frugal {
 
 bool runs_mem_dfa(Executor& executor) {
@@ -17,6 +19,10 @@ StepResult MemDfaSchedule::train_step(const Tensor& images, const Tensor& labels
 
 StepResult MemDfaSchedule::gradient_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed) {
   return runner_.train_step(images, labels, step, seed);
+}
+
+MemoryReport MemDfaSchedule::memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
+  return mem_dfa_memory_report(e, runner_, batch, std::move(extra));
 }
 
 }  // namespace frugal

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/kernels.h"
 #include "ops/linear.h"
 #include "tests/training/modes/feedback_test_util.h"
 #include "training/modes/dfa.h"
@@ -41,7 +42,7 @@ TEST(DfaMode, OneHiddenLayerNetMatchesAHandComputedUpdate) {
   const Tensor w0 = l0.weight().value.clone(), b0 = l0.bias()->value.clone();
   const Tensor w2 = l2.weight().value.clone(), b2 = l2.bias()->value.clone();
   std::vector<float> d1(15);
-  dfa_mode(ex, 1).fill_feedback_matrix(3, 5, d1.data());
+  dfa_mode(ex, 1).fill_feedback_matrix(kernels_for(Device::CPU), 3, 5, d1.data());
 
   Batch b = random_batch({6}, 4, 2, 3);
   ex.train_step(b.images, b.labels, 0, 0);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "ops/kernels.h"
 #include "ops/linear.h"
 #include "tests/training/modes/feedback_test_util.h"
 #include "training/modes/fa.h"
@@ -75,7 +76,7 @@ TEST(FaMode, HiddenGradientMatchesAHandComputedFeedbackPath) {
   auto& l0 = dynamic_cast<Linear&>(g->layer(0));
   auto& l2 = dynamic_cast<Linear&>(g->layer(2));
   std::vector<float> feedback(15);
-  fa_mode(ex, 2).fill_feedback_matrix(feedback.data());
+  fa_mode(ex, 2).fill_feedback_matrix(kernels_for(Device::CPU), feedback.data());
   const float* w0 = l0.weight().value.f32();
   const float* b0 = l0.bias()->value.f32();
   const float* w2 = l2.weight().value.f32();
@@ -142,10 +143,10 @@ TEST(FaMode, FeedbackMatrixIsFixedPerLayerAndScaledByOneOverSqrtFanIn) {
   const double bound = 1.0 / std::sqrt(256.0);
   FaMode uniform({FeedbackDistribution::Uniform, 1.0f}, false, l0, 0, 5);
   std::vector<float> a(128 * 256), again(a.size()), other(a.size());
-  uniform.fill_feedback_matrix(a.data());
-  uniform.fill_feedback_matrix(again.data());
+  uniform.fill_feedback_matrix(kernels_for(Device::CPU), a.data());
+  uniform.fill_feedback_matrix(kernels_for(Device::CPU), again.data());
   EXPECT_EQ(a, again);  // regenerated, not redrawn
-  FaMode(FeedbackOptions{}, false, l0, 1, 5).fill_feedback_matrix(other.data());
+  FaMode(FeedbackOptions{}, false, l0, 1, 5).fill_feedback_matrix(kernels_for(Device::CPU), other.data());
   EXPECT_NE(a, other);  // another layer index, another matrix
   double mean = 0;
   for (float v : a) ASSERT_LE(std::abs(v), bound);
@@ -154,7 +155,7 @@ TEST(FaMode, FeedbackMatrixIsFixedPerLayerAndScaledByOneOverSqrtFanIn) {
 
   FaMode gaussian({FeedbackDistribution::Gaussian, 2.0f}, false, l1, 1, 5);
   std::vector<float> gv(128 * 128);
-  gaussian.fill_feedback_matrix(gv.data());
+  gaussian.fill_feedback_matrix(kernels_for(Device::CPU), gv.data());
   const double sigma = 2.0 / std::sqrt(128.0);
   EXPECT_NEAR(stddev(gv, &mean), sigma, 0.03 * sigma);
   EXPECT_NEAR(mean, 0.0, 4 * sigma / std::sqrt(double(gv.size())));

@@ -11,7 +11,6 @@
 #include "tests/training/modes/feedback_test_util.h"
 #include "training/config/frugal_schema.h"
 #include "training/memory_accounting.h"
-#include "training/schedules/training_step.h"
 
 namespace frugal {
 namespace {
@@ -51,20 +50,25 @@ std::map<std::string, std::vector<char>> bytes_of(const NamedTensors& state) {
   return out;
 }
 
+bool runs_mem_dfa(const Experiment& e) {
+  return e.step_schedule && std::string(e.step_schedule->name()) == "mem_dfa";
+}
+
 void train(Experiment& e, int steps) {
   Loader loader(*e.train_data, train_loader_options(e.config));
   loader.start_epoch(0);
   Batch b;
   for (int s = 0; s < steps; ++s) {
     if (!loader.next(b)) loader.start_epoch(1), loader.next(b);
-    run_training_step(e, b.images, b.labels, s, e.config.at("seed").get<uint64_t>());
+    e.step_schedule->train_step(b.images, b.labels, static_cast<uint64_t>(s), e.config.at("seed").get<uint64_t>(),
+                                e.schedule->lr_at(s));
   }
 }
 
 TEST(MemDfaSchedule, OnlyAMemDfaConfigRunsIt) {
-  EXPECT_TRUE(build_experiment(experiment_config("mem_dfa", "sgd", 2), ExperimentUse::Train).mem_dfa);
-  EXPECT_FALSE(build_experiment(experiment_config("dfa", "sgd", 2), ExperimentUse::Train).mem_dfa);
-  EXPECT_FALSE(build_experiment(experiment_config("mem_dfa", "sgd", 2), ExperimentUse::Evaluate).mem_dfa);
+  EXPECT_TRUE(runs_mem_dfa(build_experiment(experiment_config("mem_dfa", "sgd", 2), ExperimentUse::Train)));
+  EXPECT_FALSE(runs_mem_dfa(build_experiment(experiment_config("dfa", "sgd", 2), ExperimentUse::Train)));
+  EXPECT_FALSE(runs_mem_dfa(build_experiment(experiment_config("mem_dfa", "sgd", 2), ExperimentUse::Evaluate)));
 }
 
 // Per-layer updates inside the second pass must equal one optimizer step after dfa's backward, for an

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "ops/cpu/conv_cpu.h"
+#include "ops/conv_geometry.h"
 
 namespace frugal {
 namespace {
