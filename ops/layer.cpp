@@ -1,6 +1,7 @@
 #include "ops/layer.h"
 
 #include "core/error.h"
+#include "ops/kernels.h"
 
 namespace frugal {
 
@@ -11,6 +12,7 @@ void Layer::bind(const std::vector<Shape>& inputs, const Shape& output) {
 
 void Layer::to_device(Device device) {
   if (device == device_) return;
+  kernels_for(device);  // starts the device's runtime, or names why it cannot (no GPU, no CUDA build)
   for (Parameter* p : parameters()) {
     p->value = p->value.to(device, {MemoryCategory::Weights, ""});
     if (p->grad.defined()) p->grad = p->grad.to(device, {MemoryCategory::Gradients, ""});
