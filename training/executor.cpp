@@ -113,14 +113,14 @@ void Executor::backward_node(Prepared& p, int node) {
   StepRuntime& rt = p.runtime;
   BackwardArgs args;
   for (size_t k = 0; k < gn.inputs.size(); ++k) {
-    args.inputs.push_back(nb.keeps.inputs[k] ? &value(p, gn.inputs[k]) : nullptr);
+    args.inputs.push_back(rt.buffer(nb.saved_inputs[k]));
     args.grad_inputs.push_back(rt.buffer(nb.input_grad_target[k]));
   }
   if (fold)
     args.output = fold->backward_relu_reads_output() ? rt.buffer(top.output) : nullptr;
   else
-    args.output = nb.keeps.output ? rt.buffer(nb.output) : nullptr;
-  for (int32_t id : nb.aux) args.aux.push_back(nb.keeps.aux.empty() ? nullptr : rt.buffer(id));
+    args.output = rt.buffer(nb.saved_output);
+  for (int32_t id : nb.saved_aux) args.aux.push_back(rt.buffer(id));
   args.grad_output = rt.buffer(top.output_grad);
   args.network_output_grad = rt.buffer(p.plan.nodes[graph_.output()].output_grad);
   args.workspace = rt.workspace(nb.backward_workspace);
@@ -136,6 +136,23 @@ void Executor::backward_node(Prepared& p, int node) {
       Tensor& dst = rt.tensor(p.plan.nodes[gn.inputs[k]].output_grad);
       gn.layer->kernels().add_inplace(dst.numel(), dst.device_f32(), args.grad_inputs[k]->device_f32());
     }
+}
+
+void Executor::recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed) {
+  StepRuntime& rt = p.runtime;
+  const GraphNode& gn = graph_.node(rn.node);
+  ForwardArgs args;
+  for (int32_t id : rn.inputs) args.inputs.push_back(rt.buffer(id));
+  args.output = rt.buffer(rn.output);
+  for (int32_t id : rn.aux) args.aux.push_back(rt.buffer(id));
+  args.workspace = rt.workspace(rn.workspace);
+  args.training = true;
+  args.update_running_stats = false;  // BatchNorm's running statistics moved in the first forward
+  args.rng = dropout_key(seed, rn.node, step);  // the same dropout masks
+  if (p.plan.nodes[rn.node].folds >= 0)
+    dynamic_cast<ReluFoldable&>(*gn.layer).forward_relu(args);
+  else
+    gn.layer->forward(args);
 }
 
 StepResult Executor::loss_and_grad(Prepared& p, const Tensor& labels, bool training) {
@@ -178,6 +195,13 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
   rt.leave(p.plan.time_loss);
   lap(loss_seconds_);
   for (int i = L - 1; i >= 0; --i) {
+    if (p.plan.nodes[i].recompute >= 0)
+      for (const RecomputedNode& rn : p.plan.recompute[p.plan.nodes[i].recompute].nodes) {
+        rt.enter(rn.time);
+        recompute_node(p, rn, step, seed);
+        rt.leave(rn.time);
+        lap(timings_.empty() ? loss_seconds_ : timings_[rn.node].recompute);
+      }
     rt.enter(p.plan.backward_time(i));
     backward_node(p, i);
     rt.leave(p.plan.backward_time(i));

@@ -20,6 +20,7 @@ namespace frugal {
 // of `backward` its mode reported as weight gradients (0 where the mode does not split its backward).
 struct NodeTiming {
   double forward = 0, backward = 0, backward_weight = 0;
+  double recompute = 0;  // forward re-runs for recompute-mode nodes (training/modes/recompute.h)
   double backward_data() const { return backward - backward_weight; }
 };
 
@@ -84,6 +85,7 @@ class Executor {
   }
   void forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed);
   void backward_node(Prepared& p, int node);
+  void recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed);
   StepResult loss_and_grad(Prepared& p, const Tensor& labels, bool training);
   void load_batch(Prepared& p, const Tensor& images, const Tensor& labels);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "training/recompute_segments.h"
 #include "training/relu_folding.h"
 
 namespace frugal {
@@ -38,16 +39,6 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
   plan.nodes.resize(L);
   plan.time_data = 0;
   plan.time_loss = L + 1;
-  plan.time_optimizer = training ? 2 * L + 2 : L + 1;
-
-  auto& sched = plan.step.schedule;
-  sched.push_back({"batch", "data"});
-  for (int i = 0; i < L; ++i) sched.push_back({graph.layer(i).name(), "forward"});
-  sched.push_back({"loss", "forward"});
-  if (training) {
-    for (int i = L - 1; i >= 0; --i) sched.push_back({graph.layer(i).name(), "backward"});
-    sched.push_back({"update", "optimizer"});
-  }
 
   // What each node keeps for its backward, and who consumes each value.
   for (int i = 0; i < L; ++i) {
@@ -94,10 +85,75 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
     return value != Graph::kInput && (plan.nodes[value].keeps.output || read_by_fold(value));
   };
 
+  // Recompute segments, and the schedule with their re-runs before the backward of each one's last node.
+  RecomputeInputs rin;
+  for (int i = 0; i < L; ++i) {
+    rin.recomputes.push_back(training && modes[i]->recomputes());
+    rin.folded_into.push_back(plan.nodes[i].folded_into);
+    rin.value_kept.push_back(value_kept(i));
+  }
+  const std::vector<RecomputeSegment> segments =
+      training ? find_recompute_segments(graph, rin) : std::vector<RecomputeSegment>{};
+  std::vector<int> segment_ending_at(L, -1);
+  for (size_t k = 0; k < segments.size(); ++k) segment_ending_at[segments[k].last] = static_cast<int>(k);
+
+  auto& sched = plan.step.schedule;
+  sched.push_back({"batch", "data"});
+  for (int i = 0; i < L; ++i) sched.push_back({graph.layer(i).name(), "forward"});
+  sched.push_back({"loss", "forward"});
+  plan.backward_times.assign(L, 0);
+  if (training) {
+    for (int i = L - 1; i >= 0; --i) {
+      if (segment_ending_at[i] >= 0) {
+        const RecomputeSegment& seg = segments[segment_ending_at[i]];
+        plan.nodes[i].recompute = static_cast<int>(plan.recompute.size());
+        RecomputePass pass;
+        pass.first = seg.first;
+        pass.last = seg.last;
+        for (int u : seg.units) {
+          RecomputedNode rn;
+          rn.node = u;
+          rn.time = static_cast<int32_t>(sched.size());
+          sched.push_back({graph.layer(u).name(), "recompute"});
+          pass.nodes.push_back(rn);
+        }
+        plan.recompute.push_back(std::move(pass));
+      }
+      plan.backward_times[i] = static_cast<int32_t>(sched.size());
+      sched.push_back({graph.layer(i).name(), "backward"});
+    }
+    sched.push_back({"update", "optimizer"});
+  }
+  plan.time_optimizer = static_cast<int32_t>(sched.size()) - 1;
+
+  // Where each pass's re-runs and backwards read their values: a value re-run in the pass is read
+  // from there; any other (kept from the forward, or the network input) is read where it is, its
+  // lifetime stretched (late_read).
+  std::vector<int32_t> late_read(L + 1, -1);  // index v + 1: late_read[0] is the network input
+  auto stretch = [&](int v, int32_t t) { late_read[v + 1] = std::max(late_read[v + 1], t); };
+  std::vector<std::vector<int>> rerun_index(plan.recompute.size());  // per pass, per node: index or -1
+  for (size_t k = 0; k < plan.recompute.size(); ++k) {
+    RecomputePass& pass = plan.recompute[k];
+    rerun_index[k].assign(L, -1);
+    for (size_t j = 0; j < pass.nodes.size(); ++j) rerun_index[k][pass.nodes[j].node] = static_cast<int>(j);
+    auto rerun_of = [&](int v) { return v == Graph::kInput ? -1 : rerun_index[k][unit_of(rin, v)]; };
+    for (const RecomputedNode& rn : pass.nodes)
+      for (int v : graph.node(rn.node).inputs)
+        if (rerun_of(v) < 0) stretch(v, rn.time);
+    for (int r = pass.first; r <= pass.last; ++r) {
+      const SavedNeeds needs = graph.layer(r).saved_needs();
+      const auto& ins = graph.node(r).inputs;
+      for (size_t j = 0; j < ins.size(); ++j)
+        if (needs.inputs[j] && rerun_of(ins[j]) < 0) stretch(ins[j], plan.backward_time(r));
+      if (needs.output && rerun_of(r) < 0) stretch(r, plan.backward_time(r));
+    }
+  }
+  auto value_last_read = [&](int v) { return std::max(value_last_use(v), late_read[v + 1]); };
+
   PlanBuilder b(plan);
   const Shape& in_shape = graph.input_shape();
   plan.input = b.add("input", "", in_shape, DType::F32, MemoryCategory::Data, 0,
-                     value_last_use(Graph::kInput));
+                     value_last_read(Graph::kInput));
   plan.labels = b.add("labels", "", {batch}, DType::I32, MemoryCategory::Data, 0, plan.time_loss);
 
   for (int i = 0; i < L; ++i) {
@@ -107,8 +163,8 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
     const int32_t tf = plan.forward_time(i);
     if (nb.folds < 0)  // a folded ReLU's output is written by its producer's forward
       nb.output = b.add(name + "/output", name, layer.output_shape(), DType::F32,
-                        value_kept(i) ? MemoryCategory::Stash : MemoryCategory::Activations,
-                        nb.folded_into >= 0 ? plan.forward_time(nb.folded_into) : tf, value_last_use(i));
+                        value_kept(i) || late_read[i + 1] >= 0 ? MemoryCategory::Stash : MemoryCategory::Activations,
+                        nb.folded_into >= 0 ? plan.forward_time(nb.folded_into) : tf, value_last_read(i));
     const bool keep_aux = training && !nb.keeps.aux.empty();
     if (training)  // the forward of a training step writes its aux even when the mode drops it
       for (const AuxSpec& a : layer.saved_needs().aux)
@@ -130,6 +186,81 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
   plan.probs = b.add("loss/probs", "", {batch, num_classes}, DType::F32, MemoryCategory::Stash,
                      plan.time_loss, plan.time_loss);
   if (!training) return plan;
+
+  // The re-runs' buffers: each value lives until its last reader in the pass (a later re-run, or a
+  // backward of the segment); statistics only when the node's own backward reads them.
+  for (size_t k = 0; k < plan.recompute.size(); ++k) {
+    RecomputePass& pass = plan.recompute[k];
+    auto rerun_of = [&](int v) { return v == Graph::kInput ? -1 : rerun_index[k][unit_of(rin, v)]; };
+    std::vector<int32_t> last(pass.nodes.size());
+    std::vector<bool> read_by_backward(pass.nodes.size(), false);
+    for (size_t j = 0; j < pass.nodes.size(); ++j) last[j] = pass.nodes[j].time;
+    for (const RecomputedNode& rn : pass.nodes)
+      for (int v : graph.node(rn.node).inputs)
+        if (rerun_of(v) >= 0) last[rerun_of(v)] = std::max(last[rerun_of(v)], rn.time);
+    for (int r = pass.first; r <= pass.last; ++r) {
+      const SavedNeeds needs = graph.layer(r).saved_needs();
+      const auto& ins = graph.node(r).inputs;
+      auto read = [&](int v) {
+        const int j = rerun_of(v);
+        if (j < 0) return;
+        last[j] = std::max(last[j], plan.backward_time(r));
+        read_by_backward[j] = true;
+      };
+      for (size_t j = 0; j < ins.size(); ++j)
+        if (needs.inputs[j]) read(ins[j]);
+      if (needs.output) read(r);
+    }
+    for (size_t j = 0; j < pass.nodes.size(); ++j) {
+      RecomputedNode& rn = pass.nodes[j];
+      Layer& layer = graph.layer(rn.node);
+      const std::string& name = layer.name();
+      const int value = plan.nodes[rn.node].folds >= 0 ? plan.nodes[rn.node].folds : rn.node;
+      rn.output = b.add(name + "/recomputed_output", name, graph.layer(value).output_shape(), DType::F32,
+                        read_by_backward[j] ? MemoryCategory::Stash : MemoryCategory::Activations, rn.time, last[j]);
+      const bool own = rin.recomputes[rn.node] && rn.node >= pass.first && rn.node <= pass.last;
+      for (const AuxSpec& a : layer.saved_needs().aux)
+        rn.aux.push_back(b.add(name + "/recomputed_" + a.name, name, a.shape, a.dtype,
+                               own ? MemoryCategory::Stash : MemoryCategory::Workspace, rn.time,
+                               own ? plan.backward_time(rn.node) : rn.time));
+      rn.workspace = b.add(name + "/recompute_workspace", name, {static_cast<int64_t>(layer.forward_workspace_bytes())},
+                           DType::U8, MemoryCategory::Workspace, rn.time, rn.time);
+    }
+    for (RecomputedNode& rn : pass.nodes)
+      for (int v : graph.node(rn.node).inputs)
+        rn.inputs.push_back(rerun_of(v) >= 0 ? pass.nodes[rerun_of(v)].output
+                                             : (v == Graph::kInput ? plan.input : plan.nodes[v].output));
+  }
+
+  // What each backward reads.
+  for (int i = 0; i < L; ++i) {
+    NodeBuffers& nb = plan.nodes[i];
+    const auto& ins = graph.node(i).inputs;
+    auto forward_value = [&](int v) { return v == Graph::kInput ? plan.input : plan.nodes[v].output; };
+    nb.saved_inputs.assign(ins.size(), kNoBuffer);
+    nb.saved_aux.assign(nb.aux.size(), kNoBuffer);
+    if (nb.folded_into >= 0) continue;
+    if (!rin.recomputes[i]) {
+      for (size_t k = 0; k < ins.size(); ++k)
+        if (nb.keeps.inputs[k]) nb.saved_inputs[k] = forward_value(ins[k]);
+      nb.saved_output = nb.keeps.output ? nb.output : kNoBuffer;
+      if (!nb.keeps.aux.empty()) nb.saved_aux = nb.aux;
+      continue;
+    }
+    // A recompute node: from its segment's pass.
+    int k = 0;
+    while (plan.recompute[k].last < i || plan.recompute[k].first > i) ++k;
+    const RecomputePass& pass = plan.recompute[k];
+    auto source = [&](int v) {
+      const int j = v == Graph::kInput ? -1 : rerun_index[k][unit_of(rin, v)];
+      return j >= 0 ? pass.nodes[j].output : forward_value(v);
+    };
+    const SavedNeeds needs = graph.layer(i).saved_needs();
+    for (size_t j = 0; j < ins.size(); ++j)
+      if (needs.inputs[j]) nb.saved_inputs[j] = source(ins[j]);
+    if (needs.output) nb.saved_output = source(i);
+    if (!needs.aux.empty()) nb.saved_aux = pass.nodes[rerun_index[k][i]].aux;
+  }
 
   // A node whose backward runs in place (an activation, or a folded pair) writes the gradient of an
   // input that only it reads over its output's gradient, which nothing reads afterwards: the two share

@@ -6,9 +6,20 @@
 //   t = 0            data (the batch is copied in)
 //   t = 1 + i        forward of node i
 //   t = L + 1        loss (softmax cross-entropy and its gradient)
-//   t = 2L + 1 - i   backward of node i
-//   t = 2L + 2       optimizer
-// An evaluation step stops after the loss.
+//   then the backward of nodes L-1 .. 0, each preceded by the forward re-runs of its recompute
+//   segment when it is the last node of one (training/recompute_segments.h)
+//   last             optimizer
+// Without recompute-mode nodes the backward of node i is at t = 2L + 1 - i. An evaluation step stops
+// after the loss.
+//
+// Lifetimes in a chain conv -> relu -> linear under exact modes (# = live; labels and loss/probs left out):
+//   t:               0 1 2 3 4 5 6 7 8
+//   input            # # # # # # # #      conv's weight gradient reads it
+//   conv/output        # #                read by relu's forward only
+//   relu/output          # # # # #        read by relu's and linear's backward
+//   linear/output          # #            the logits
+//   linear/grad              # #          dL/dlogits
+//   relu/grad                  # # #      relu turns it into conv's output gradient in place
 #pragma once
 #include <memory>
 #include <vector>
@@ -35,6 +46,28 @@ struct NodeBuffers {
   // ReLU folding (training/relu_folding.h): the pair runs at the producer's forward and backward times.
   int folds = -1;        // the ReLU folded into this node; this node's own output is never stored
   int folded_into = -1;  // this ReLU runs inside that node; it has no passes of its own
+  // What the backward reads: per input, the buffer holding the forward input (kNoBuffer: not read);
+  // the output; per aux, the statistics (kNoBuffer: not kept). Forward buffers, or for a
+  // recompute-mode node the buffers its segment's re-run filled.
+  std::vector<int32_t> saved_inputs;
+  int32_t saved_output = kNoBuffer;
+  std::vector<int32_t> saved_aux;
+  int recompute = -1;  // the StepPlan::recompute pass that runs right before this node's backward
+};
+
+// One forward re-run of a recompute segment (a folded pair re-runs as its producer).
+struct RecomputedNode {
+  int node = -1;
+  int32_t time = 0;
+  std::vector<int32_t> inputs;  // per input
+  int32_t output = kNoBuffer;   // the node's value (a folded pair: the ReLU's)
+  std::vector<int32_t> aux;     // written by the re-run; read by the node's backward when it recomputes
+  int32_t workspace = kNoBuffer;
+};
+
+struct RecomputePass {
+  int first = 0, last = 0;             // the segment of recompute nodes it serves
+  std::vector<RecomputedNode> nodes;   // in node order
 };
 
 struct StepPlan {
@@ -45,9 +78,11 @@ struct StepPlan {
   std::vector<DType> dtypes;                // per buffer id
   int32_t input = kNoBuffer, labels = kNoBuffer, probs = kNoBuffer;
   std::vector<NodeBuffers> nodes;
+  std::vector<RecomputePass> recompute;
   int32_t time_data = 0, time_loss = 0, time_optimizer = 0;
+  std::vector<int32_t> backward_times;  // per node
   int32_t forward_time(int node) const { return 1 + node; }
-  int32_t backward_time(int node) const { return 2 * static_cast<int32_t>(nodes.size()) + 1 - node; }
+  int32_t backward_time(int node) const { return backward_times[node]; }
 };
 
 // `modes` has one entry per node (ignored when !training). The graph must be set up for `batch`.

@@ -90,7 +90,7 @@ Schema model_section() {
 // fills in its own.
 std::vector<SchemaField> mode_entry_fields() {
   return {
-      {"mode", Schema::enumeration({"exact", "quantized", "fewbit", "randomized_trace", "outer_product", "fa",
+      {"mode", Schema::enumeration({"exact", "recompute", "quantized", "fewbit", "randomized_trace", "outer_product", "fa",
                                     "dfa", "mem_dfa"})
                    .def("exact")},
       {"bits", Schema::integer().min(1).max(8)},

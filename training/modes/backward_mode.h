@@ -43,6 +43,9 @@ class BackwardMode {
   // After the layer's setup(): which forward inputs/output/aux the backward reads. The executor
   // keeps exactly these alive until this layer's backward.
   virtual SavedNeeds keeps(const Layer& layer) const { return layer.saved_needs(); }
+  // True when the mode keeps nothing of the forward and its backward reads layer.saved_needs()
+  // recomputed by the step (training/step_plan.h, "Recomputation") right before it.
+  virtual bool recomputes() const { return false; }
   // Extra buffers the mode fills after the forward and reads in the backward.
   virtual std::vector<StashSpec> stash_specs(const Layer& layer) const { return {}; }
   virtual size_t backward_workspace_bytes(const Layer& layer) const {

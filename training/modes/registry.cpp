@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "training/modes/exact.h"
 #include "training/modes/mode_factories.h"
+#include "training/modes/recompute.h"
 
 namespace frugal {
 namespace {
@@ -13,6 +14,13 @@ std::map<std::string, ModeFactory>& factories() {
   static std::map<std::string, ModeFactory> f = [] {
     std::map<std::string, ModeFactory> m;
     m["exact"] = [](const nlohmann::json&, Layer&, int, uint64_t) { return std::make_unique<ExactMode>(); };
+    m["recompute"] = [](const nlohmann::json& entry, Layer& layer, int, uint64_t) -> std::unique_ptr<BackwardMode> {
+      for (const auto& [key, value] : entry.items())
+        if (key != "mode" && key != "match")
+          throw ConfigError("backward mode 'recompute' on layer '" + layer.name() + "': knob '" + key + "' (= " +
+                            value.dump() + ") does not apply (recompute has no knobs)");
+      return std::make_unique<RecomputeMode>();
+    };
     m["quantized"] = make_quantized_mode;
     m["fewbit"] = make_fewbit_mode;
     m["randomized_trace"] = make_randomized_trace_mode;
