@@ -8,7 +8,8 @@ EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t bat
   LoaderOptions lo;
   lo.mean = train.mean;
   lo.std = train.std;
-  lo.batch_size = std::min<int64_t>(batch_size, data.size());
+  // In the training arena when a batch fits there (split smaller if need be): no memory of its own.
+  lo.batch_size = executor.evaluation_batch(std::min<int64_t>(batch_size, data.size()));
   lo.shuffle = false;
   lo.drop_last = false;
   lo.prefetch = 1;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "memory/arena_plan.h"
 #include "training/conv_algorithms.h"
 
 namespace frugal {
@@ -15,8 +16,12 @@ Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> mode
       planner_name_(planner_name),
       num_classes_(num_classes),
       loss_(label_smoothing),
-      train_(planner_name, graph.device()),
-      eval_(planner_name, graph.device()) {
+      lender_(planner_name == "static" ? std::make_unique<ArenaLender>(device_runtime(graph.device()).allocator())
+                                       : nullptr),
+      borrower_(lender_ ? std::make_unique<ArenaBorrower>(*lender_) : nullptr),
+      train_(planner_name, graph.device(), lender_.get()),
+      eval_(planner_name, graph.device()),
+      eval_shared_(planner_name, graph.device(), borrower_.get()) {
   if (static_cast<int>(modes_.size()) != graph.size())
     throw InternalError("executor: " + std::to_string(modes_.size()) + " modes for " +
                         std::to_string(graph.size()) + " layers");
@@ -29,10 +34,14 @@ Executor::Executor(Graph& graph, std::vector<std::unique_ptr<BackwardMode>> mode
   for (int i = 0; i < graph.size(); ++i) modes_[i]->link(graph, i, raw);
 }
 
-void Executor::prepare(Prepared& p, int64_t batch, bool training) {
+void Executor::setup_for(int64_t batch) {
   Shape in = graph_.input_shape();
   in[0] = batch;
   if (graph_.input_shape() != in) graph_.setup(in);  // layers hold batch-dependent geometry
+}
+
+void Executor::prepare(Prepared& p, int64_t batch, bool training) {
+  setup_for(batch);
   if (p.runtime.reserved() && p.plan.batch == batch) return;
   auto build = [&] { return build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_); };
   if (training) fit_winograd_to_memory(graph_, [&] { return lower_bound_bytes(build().step); });
@@ -40,10 +49,52 @@ void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   p.runtime.reserve(p.plan.step, p.plan.shapes, p.plan.dtypes);
 }
 
+Executor::Prepared& Executor::prepare_evaluation(int64_t batch) {
+  last_eval_shared_ = false;
+  if (lender_ && train_.runtime.reserved() && lender_->block()) {
+    setup_for(batch);
+    Prepared& p = eval_shared_;
+    const bool current = eval_shared_generation_ == lender_->generation();
+    if (current && p.runtime.reserved() && p.plan.batch == batch) {
+      last_eval_shared_ = true;
+      return p;
+    }
+    StepPlan plan = build_step_plan(graph_, modes_, batch, num_classes_, false, fold_relus_);
+    if (plan_arena_best(plan.step).arena_bytes <= lender_->block_bytes()) {
+      if (!current) p.runtime.reset();  // its planner still points into the old block
+      p.plan = std::move(plan);
+      p.runtime.reserve(p.plan.step, p.plan.shapes, p.plan.dtypes);
+      eval_shared_generation_ = lender_->generation();
+      last_eval_shared_ = true;
+      return p;
+    }
+  }
+  prepare(eval_, batch, false);
+  return eval_;
+}
+
+int64_t Executor::evaluation_batch(int64_t wanted) {
+  if (!lender_ || !train_.runtime.reserved() || !lender_->block()) return wanted;
+  auto fits = [&](int64_t b) {
+    setup_for(b);
+    return plan_arena_best(build_step_plan(graph_, modes_, b, num_classes_, false, fold_relus_).step).arena_bytes <=
+           lender_->block_bytes();
+  };
+  if (fits(wanted)) return wanted;
+  if (!fits(1)) return wanted;  // not even one sample fits: evaluation takes memory of its own
+  int64_t lo = 1, hi = wanted;  // fits(lo), !fits(hi)
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
 void Executor::set_relu_folding(bool on) {
   fold_relus_ = on;
   train_.runtime.invalidate();
   eval_.runtime.invalidate();
+  eval_shared_.runtime.invalidate();
 }
 
 const StepPlan& Executor::training_plan(int64_t batch) {
@@ -65,7 +116,7 @@ double now_seconds() {
 }
 }  // namespace
 
-uint64_t Executor::planner_system_allocations() const {
+uint64_t Executor::planner_system_allocations() const {  // a borrowed arena is no system allocation
   return train_.runtime.planner().system_allocations() + eval_.runtime.planner().system_allocations();
 }
 
@@ -214,8 +265,7 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
 }
 
 StepResult Executor::evaluate(const Tensor& images, const Tensor& labels) {
-  Prepared& p = eval_;
-  prepare(p, images.dim(0), false);
+  Prepared& p = prepare_evaluation(images.dim(0));
   StepRuntime& rt = p.runtime;
   rt.begin_step();
   rt.enter(p.plan.time_data);

@@ -9,6 +9,7 @@
 #include "memory/planner.h"
 #include "memory/profiler.h"
 #include "ops/loss.h"
+#include "training/arena_sharing.h"
 #include "training/graph.h"
 #include "training/modes/backward_mode.h"
 #include "training/step_plan.h"
@@ -55,6 +56,15 @@ class Executor {
 
   // Plans (or re-plans) a step for `batch` samples without running it.
   const StepPlan& training_plan(int64_t batch);
+  // With the static planner and a planned training step, evaluation runs in the training arena
+  // (training/arena_sharing.h): the largest batch up to `wanted` whose evaluation step fits there.
+  // Otherwise `wanted` (evaluation then takes memory of its own).
+  int64_t evaluation_batch(int64_t wanted);
+  // Whether the last evaluate() ran in the training arena.
+  bool evaluation_shares_training_arena() const { return last_eval_shared_; }
+  const Planner& evaluation_planner() const {
+    return last_eval_shared_ ? eval_shared_.runtime.planner() : eval_.runtime.planner();
+  }
   const Planner& training_planner() const { return train_.runtime.planner(); }
   // Every acquire and release of the last training step, as it happened.
   const MemoryProfiler& training_profile() const { return train_.runtime.profile(); }
@@ -74,11 +84,15 @@ class Executor {
 
  private:
   struct Prepared {
-    Prepared(const std::string& planner_name, Device device) : runtime(planner_name, device) {}
+    Prepared(const std::string& planner_name, Device device, Allocator* memory = nullptr)
+        : runtime(planner_name, device, memory) {}
     StepRuntime runtime;
     StepPlan plan;
   };
   void prepare(Prepared& p, int64_t batch, bool training);
+  // The evaluation step for `batch`: in the training arena when it fits there, else on its own.
+  Prepared& prepare_evaluation(int64_t batch);
+  void setup_for(int64_t batch);
   // The value node `v` produced (or the network input for Graph::kInput).
   Tensor& value(Prepared& p, int v) {
     return p.runtime.tensor(v == Graph::kInput ? p.plan.input : p.plan.nodes[v].output);
@@ -94,7 +108,11 @@ class Executor {
   std::string planner_name_;
   int64_t num_classes_;
   SoftmaxCrossEntropy loss_;
-  Prepared train_, eval_;
+  std::unique_ptr<ArenaLender> lender_;      // static planner only: the training arena's block
+  std::unique_ptr<ArenaBorrower> borrower_;
+  Prepared train_, eval_, eval_shared_;      // eval_shared_ plans into the training arena
+  uint64_t eval_shared_generation_ = 0;
+  bool last_eval_shared_ = false;
   NodeHook after_backward_;
   bool fold_relus_ = true;
   bool timing_ = false;

@@ -2,9 +2,25 @@
 
 namespace frugal {
 
-StepRuntime::StepRuntime(const std::string& planner_name, Device device)
+namespace {
+
+Allocator* planner_memory(Device device, Allocator* memory) {
+  if (memory) return memory;
+  return device == Device::CPU ? nullptr : &device_runtime(device).allocator();
+}
+
+}  // namespace
+
+StepRuntime::StepRuntime(const std::string& planner_name, Device device, Allocator* memory)
     : device_(device),
-      planner_(make_planner(planner_name, device == Device::CPU ? nullptr : &device_runtime(device).allocator())) {}
+      planner_name_(planner_name),
+      memory_(memory),
+      planner_(make_planner(planner_name, planner_memory(device, memory))) {}
+
+void StepRuntime::reset() {
+  planner_ = make_planner(planner_name_, planner_memory(device_, memory_));
+  reserved_ = false;
+}
 
 void StepRuntime::reserve(const StepDescription& step, const std::vector<Shape>& shapes,
                           const std::vector<DType>& dtypes) {

@@ -25,14 +25,17 @@ namespace frugal {
 
 class StepRuntime {
  public:
-  // ConfigError naming the value when `planner_name` is not a planner.
-  StepRuntime(const std::string& planner_name, Device device);
+  // ConfigError naming the value when `planner_name` is not a planner. `memory`: where the planner
+  // takes its memory from (null: the device's allocator; see training/arena_sharing.h).
+  StepRuntime(const std::string& planner_name, Device device, Allocator* memory = nullptr);
 
   // Places `step` (buffer id i has shapes[i], dtypes[i]). No buffer may be live.
   void reserve(const StepDescription& step, const std::vector<Shape>& shapes, const std::vector<DType>& dtypes);
   bool reserved() const { return reserved_; }
   // Forgets the placement: the next reserve() plans anew.
   void invalidate() { reserved_ = false; }
+  // Forgets the placement and the planner's memory (a borrowed block that moved). No buffer may be live.
+  void reset();
 
   void begin_step() { profile_.begin_step(); }
   void enter(int32_t t);  // acquires the buffers whose first use is t
@@ -50,6 +53,8 @@ class StepRuntime {
 
  private:
   Device device_;
+  std::string planner_name_;
+  Allocator* memory_;
   std::unique_ptr<Planner> planner_;
   MemoryProfiler profile_;
   std::vector<Tensor> tensors_;  // one rebindable view per buffer id
