@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/log.h"
+#include "training/budget/mode_spec.h"
 #include "training/checkpoint.h"
 #include "training/config/frugal_schema.h"
 #include "training/experiment.h"
@@ -28,22 +29,8 @@ namespace fs = std::filesystem;
 // The config with its backward section replaced according to `spec`.
 nlohmann::json config_for_mode(const nlohmann::json& config, const std::string& spec) {
   if (spec == "config") return config;
-  nlohmann::json entry;
-  size_t start = 0, colon = spec.find(':');
-  entry["mode"] = spec.substr(0, colon);
-  while (colon != std::string::npos) {
-    start = colon + 1;
-    colon = spec.find(':', start);
-    const std::string knob = spec.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    const size_t eq = knob.find('=');
-    FRUGAL_CHECK(eq != std::string::npos && eq > 0, ConfigError,
-                 "gradcheck --modes '" + spec + "': knob '" + knob + "' is not of the form name=value");
-    const std::string value = knob.substr(eq + 1);
-    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
-    entry[knob.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
-  }
   nlohmann::json out = config;
-  out["backward"] = {{"default", entry}, {"layers", nlohmann::json::array()}};
+  out["backward"] = {{"default", parse_mode_spec(spec, "gradcheck --modes")}, {"layers", nlohmann::json::array()}};
   return validate_config(out, frugal_config_schema(), "gradcheck --modes '" + spec + "'");
 }
 

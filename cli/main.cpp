@@ -8,9 +8,11 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "training/process_memory.h"
 
 int main(int argc, char** argv) {
   frugal::cli::ensure_fast_blas_kernels(argc, argv);
+  frugal::startup_resident_bytes();  // code and libraries, before any data (training/process_memory.h)
   CLI::App app{"frugal: train networks with less memory, and see where it goes"};
   app.set_version_flag("--version", std::string("frugal ") + FRUGAL_VERSION +
                                         (frugal::cuda_built() ? " (cuda built)" : " (cpu only)"));
@@ -19,7 +21,7 @@ int main(int argc, char** argv) {
       frugal::cli::add_train_command(app), frugal::cli::add_eval_command(app),
       frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
       frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app),
-      frugal::cli::add_bench_command(app)};
+      frugal::cli::add_bench_command(app), frugal::cli::add_plan_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

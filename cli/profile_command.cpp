@@ -5,6 +5,7 @@
 #include <iostream>
 #include <numeric>
 
+#include "cli/auto_backward.h"
 #include "cli/commands.h"
 #include "cli/timed_steps.h"
 #include "cli/timing_table.h"
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
+#include "training/process_memory.h"
 #include "training/trainer.h"
 
 namespace frugal::cli {
@@ -34,9 +36,14 @@ Action add_profile_command(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     nlohmann::json config = load_config_with_overrides(args->config);
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
+    std::filesystem::create_directories(dir);
+    const nlohmann::json auto_plan = apply_auto_backward(config, dir);
     Experiment e = build_experiment(config, ExperimentUse::Train);
     if (args->time && args->steps < 2)
       throw ConfigError("profile --time needs --steps 2 or more (the first step warms up)");
+    const int64_t train_batch = config.at("data").value("batch_size", int64_t{128});
+    e.step_schedule->plan(train_batch);
+    const ProcessMemory predicted = predict_process_memory(e, train_batch);
     TimedSteps run = run_timed_steps(e, config, 1, args->steps - 1, args->time);
     auto mean_ms = [](const std::vector<double>& s) { return 1e3 * std::accumulate(s.begin(), s.end(), 0.0) / s.size(); };
     if (args->time && !e.step_schedule->times_layers())  // the executor timed no layer
@@ -47,7 +54,9 @@ Action add_profile_command(CLI::App& app) {
     const int64_t batch = run.batch;
     std::filesystem::create_directories(dir);
     MemoryReport report = training_memory_report(
-        e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}});
+        e, batch,
+        {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}, {"backward_auto", auto_plan}});
+    attach_process_memory(report, e, predicted, true);  // no evaluation ran: its part is not measured
     write_memory_report(report, dir);
     std::cout << memory_report_table(report);
     std::cout << "memory report: " << dir << "/memory.json, " << dir << "/memory.html\n";

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/auto_backward.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "training/config/frugal_schema.h"
@@ -38,6 +39,10 @@ Action add_train_command(CLI::App& app) {
       opts.run_dir = args->output.empty() ? run_dir_for(config) : args->output;
     }
     opts.init_file = args->init;
+    if (!opts.resume) {  // a resumed run's saved config holds the plan it started with
+      std::filesystem::create_directories(opts.run_dir);
+      opts.auto_plan = apply_auto_backward(config, opts.run_dir);
+    }
     nlohmann::json summary = run_training(config, opts);
     std::cout << "run directory: " << summary["run_dir"].get<std::string>() << "\n";
     if (!summary["test"]["accuracy"].is_null())

@@ -22,6 +22,7 @@ class ByteImageDataset : public Dataset {
   int64_t num_classes() const override { return num_classes_; }
   void get(int64_t index, float* image, int32_t* label) const override;
   std::string describe() const override;
+  size_t storage_bytes() const override { return pixels_.capacity() + labels_.capacity() * sizeof(int32_t); }
 
   const std::vector<int32_t>& labels() const { return labels_; }
 

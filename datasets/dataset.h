@@ -20,6 +20,8 @@ class Dataset {
   // Writes sample `index` as floats in [0, 1] (C*H*W, CHW order) and its label.
   virtual void get(int64_t index, float* image, int32_t* label) const = 0;
   virtual std::string describe() const = 0;  // one line: format, path, count, shape, classes
+  // Bytes the dataset holds in memory (pixels, labels, file lists), for the process memory report.
+  virtual size_t storage_bytes() const { return 0; }
 };
 
 enum class Split { Train, Test };

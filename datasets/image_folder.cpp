@@ -117,3 +117,14 @@ std::string ImageFolderDataset::describe() const {
 }
 
 }  // namespace frugal
+
+namespace frugal {
+
+size_t ImageFolderDataset::storage_bytes() const {  // the file list: images are decoded on demand
+  size_t bytes = index_.labels.capacity() * sizeof(int32_t);
+  for (const std::string& f : index_.files) bytes += sizeof(std::string) + f.capacity();
+  for (const std::string& c : index_.classes) bytes += sizeof(std::string) + c.capacity();
+  return bytes;
+}
+
+}  // namespace frugal

@@ -39,6 +39,7 @@ class ImageFolderDataset : public Dataset {
   int64_t num_classes() const override { return static_cast<int64_t>(index_.classes.size()); }
   void get(int64_t index, float* image, int32_t* label) const override;
   std::string describe() const override;
+  size_t storage_bytes() const override;
 
   const ImageFolderIndex& index() const { return index_; }
 

@@ -25,6 +25,7 @@ class SyntheticDataset : public Dataset {
   int64_t num_classes() const override { return num_classes_; }
   void get(int64_t index, float* image, int32_t* label) const override;
   std::string describe() const override;
+  size_t storage_bytes() const override { return prototypes_.capacity() * sizeof(float); }
 
   int32_t label_of(int64_t index) const;
   // Writes class `label`'s prototype (C*H*W floats).

@@ -139,6 +139,7 @@ nlohmann::json memory_report_json(const MemoryReport& r) {
         {{"t", t}, {"label", point.label}, {"phase", point.phase}, {"live", category_json(r.timeline[t])}});
   }
   j["extra"] = r.extra;
+  if (!r.process.is_null()) j["process"] = r.process;
   return j;
 }
 
@@ -165,6 +166,15 @@ std::string memory_report_table(const MemoryReport& r) {
   std::snprintf(line, sizeof line, "  %-22s %12s   peak RSS %s\n", "peak (measured)",
                 format_bytes(r.measured_peak_bytes).c_str(), format_bytes(r.peak_rss_bytes).c_str());
   out << line;
+  if (r.process.is_object() && r.process.contains("predicted")) {
+    const auto& pr = r.process.at("predicted");
+    std::snprintf(line, sizeof line, "  %-22s %12s   predicted", "process peak",
+                  format_bytes(pr.at("total_bytes").get<size_t>()).c_str());
+    out << line;
+    if (r.process.contains("measured"))
+      out << ", measured " << format_bytes(r.process.at("measured").at("peak_rss_bytes").get<size_t>());
+    out << "\n";
+  }
   std::snprintf(line, sizeof line, "  %-22s t=%d %s (%s)\n", "peak at", r.peak_time, r.peak_label.c_str(),
                 r.peak_phase.c_str());
   out << line;

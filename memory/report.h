@@ -35,6 +35,9 @@ struct MemoryReport {
   std::vector<SchedulePoint> schedule;
   std::vector<CategoryBytes> timeline;              // live bytes per category at each time
   nlohmann::json extra = nlohmann::json::object();  // model name, batch size, mode...: report header
+  // The whole process, predicted and (after a run) measured, by part (training/process_memory.h);
+  // null when not known.
+  nlohmann::json process;
 };
 
 // The timeline comes from the description's lifetimes. With no `layers`, the rows are derived from
@@ -51,7 +54,7 @@ std::vector<LayerMemoryRow> layer_rows_from_step(const StepDescription& step);
 // Keys: planner, peak_bytes, lower_bound_bytes, measured_peak_bytes, peak_rss_bytes, peak_time,
 // peak_label, peak_phase, by_category {name: bytes}, by_layer [{name, kind, mode, activation_bytes,
 // stash_bytes, param_bytes, workspace_bytes}], timeline [{t, label, phase, live: {category: bytes}}],
-// extra.
+// extra, and process when known.
 nlohmann::json memory_report_json(const MemoryReport& r);
 // One self-contained HTML page (no network, no scripts): headline numbers, a stacked area chart of
 // live bytes by category over the step with phase bands, the breakdown at peak, the per-layer table.

@@ -90,6 +90,16 @@ int64_t Executor::evaluation_batch(int64_t wanted) {
   return lo;
 }
 
+size_t Executor::evaluation_bytes(int64_t batch) {
+  const int64_t b = evaluation_batch(batch);  // what evaluate_dataset runs
+  setup_for(b);
+  const StepPlan plan = build_step_plan(graph_, modes_, b, num_classes_, false, fold_relus_);
+  if (planner_name_ != "static") return lower_bound_bytes(plan.step);
+  const size_t arena = plan_arena_best(plan.step).arena_bytes;
+  const bool shared = lender_ && train_.runtime.reserved() && lender_->block() && arena <= lender_->block_bytes();
+  return shared ? 0 : arena;
+}
+
 void Executor::set_relu_folding(bool on) {
   fold_relus_ = on;
   train_.runtime.invalidate();

@@ -60,6 +60,9 @@ class Executor {
   // (training/arena_sharing.h): the largest batch up to `wanted` whose evaluation step fits there.
   // Otherwise `wanted` (evaluation then takes memory of its own).
   int64_t evaluation_batch(int64_t wanted);
+  // Memory evaluation at `batch` (split as evaluation_batch says) needs outside the training arena: 0
+  // when it runs inside.
+  size_t evaluation_bytes(int64_t batch);
   // Whether the last evaluate() ran in the training arena.
   bool evaluation_shares_training_arena() const { return last_eval_shared_; }
   const Planner& evaluation_planner() const {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "training/models/models.h"
+#include "training/process_memory.h"
 #include "training/modes/registry.h"
 #include "training/optim/adamw.h"
 #include "training/optim/sgd.h"
@@ -100,8 +101,11 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   e.config = config;
   apply_thread_setting(config.value("threads", 0));
   const uint64_t seed = config.value("seed", uint64_t{0});
+  const size_t resident_before = resident_bytes();
   e.test_data = open_dataset(dataset_options(config, Split::Test), Split::Test);
   if (use == ExperimentUse::Train) e.train_data = open_dataset(dataset_options(config, Split::Train), Split::Train);
+  const size_t resident_after = resident_bytes();
+  e.data_resident_bytes = resident_after > resident_before ? resident_after - resident_before : 0;
   const Dataset& ref = e.train_data ? *e.train_data : *e.test_data;
   e.sample_shape = ref.sample_shape();
   const auto& model = config.at("model");

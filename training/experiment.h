@@ -29,6 +29,7 @@ struct Experiment {
   // evaluates).
   std::unique_ptr<StepSchedule> step_schedule;
   int64_t steps_per_epoch = 0;
+  size_t data_resident_bytes = 0;  // what the resident set grew by while the datasets opened
 };
 
 enum class ExperimentUse { Train, Evaluate };

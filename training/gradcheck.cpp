@@ -10,23 +10,6 @@
 namespace frugal {
 namespace {
 
-// Parameter values and mode state of an executor, restored before every draw.
-class Snapshot {
- public:
-  explicit Snapshot(Executor& ex) {
-    for (Parameter* p : ex.graph().parameters()) keep(p->value);
-    for (int i = 0; i < ex.graph().size(); ++i)
-      for (Parameter* p : ex.mode(i).state()) keep(p->value);
-  }
-  void restore() {
-    for (auto& [live, saved] : items_) live.copy_from(saved);
-  }
-
- private:
-  void keep(const Tensor& t) { items_.emplace_back(t, t.clone()); }
-  std::vector<std::pair<Tensor, Tensor>> items_;
-};
-
 double ratio(double num, double den) {
   if (den > 0) return num / den;
   return num > 0 ? std::numeric_limits<double>::infinity() : 0.0;
@@ -69,6 +52,20 @@ void finish_batch(DrawSums& s, double sum_sq_diff, const std::vector<double>& su
 
 }  // namespace
 
+ParameterSnapshot::ParameterSnapshot(Executor& ex) {
+  for (Parameter* p : ex.graph().parameters()) keep(p->value);
+  for (int i = 0; i < ex.graph().size(); ++i)
+    for (Parameter* p : ex.mode(i).state()) keep(p->value);
+}
+
+ParameterSnapshot::ParameterSnapshot(Graph& graph) {
+  for (Parameter* p : graph.parameters()) keep(p->value);
+}
+
+void ParameterSnapshot::restore() {
+  for (auto& [live, saved] : items_) live.copy_from(saved);
+}
+
 GradcheckResult compare_gradients(Executor& reference, Executor& candidate, const std::vector<Batch>& batches,
                                   int64_t draws, uint64_t seed) {
   FRUGAL_CHECK(draws >= 1 && !batches.empty(), ConfigError,
@@ -98,7 +95,7 @@ GradcheckResult compare_gradients(Executor& reference, Executor& candidate, cons
       tracked.push_back(std::move(t));
     }
 
-  Snapshot ref_start(reference), cand_start(candidate);
+  ParameterSnapshot ref_start(reference), cand_start(candidate);
   GradientAgreement total{"(all)", "", 0};
   for (const Tracked& t : tracked) total.numel += t.out.numel;
   uint64_t step = 0;

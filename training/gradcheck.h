@@ -36,6 +36,19 @@ struct GradcheckResult {
   GradientAgreement total;                    // all trainable parameters as one vector
 };
 
+// Parameter values (BN running statistics included) and mode state, to restore after steps that move
+// them.
+class ParameterSnapshot {
+ public:
+  explicit ParameterSnapshot(Executor& ex);  // the graph's parameters and the modes' state
+  explicit ParameterSnapshot(Graph& graph);  // the graph's parameters
+  void restore();
+
+ private:
+  void keep(const Tensor& t) { items_.emplace_back(t, t.clone()); }
+  std::vector<std::pair<Tensor, Tensor>> items_;
+};
+
 // `reference` and `candidate` run graphs with the same parameter names (and, for a meaningful answer,
 // the same values). draws >= 1 (>= 2 to estimate spread).
 GradcheckResult compare_gradients(Executor& reference, Executor& candidate, const std::vector<Batch>& batches,

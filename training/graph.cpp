@@ -1,5 +1,7 @@
 #include "training/graph.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace frugal {
@@ -16,6 +18,11 @@ int Graph::add(std::unique_ptr<Layer> layer, std::vector<int> inputs) {
   if (find(layer->name()) >= 0)
     throw InternalError("two layers are named '" + layer->name() + "'");
   layer->to_device(device_);
+  if (consumers_.empty()) consumers_.emplace_back();  // the network input's
+  consumers_.emplace_back();
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (std::find(inputs.begin(), inputs.begin() + k, inputs[k]) == inputs.begin() + k)
+      consumers_[inputs[k] + 1].push_back(id);
   nodes_.push_back({std::move(layer), std::move(inputs)});
   return id;
 }
@@ -43,15 +50,9 @@ Shape Graph::setup(const Shape& input_shape) {
   return shapes.back();
 }
 
-std::vector<int> Graph::consumers(int id) const {
-  std::vector<int> out;
-  for (int i = 0; i < size(); ++i)
-    for (int j : nodes_[i].inputs)
-      if (j == id) {
-        out.push_back(i);
-        break;
-      }
-  return out;
+const std::vector<int>& Graph::consumers(int id) const {
+  static const std::vector<int> none;
+  return id + 1 < static_cast<int>(consumers_.size()) ? consumers_[id + 1] : none;
 }
 
 std::vector<Parameter*> Graph::parameters() {

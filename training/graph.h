@@ -37,8 +37,8 @@ class Graph {
   // Shape inference for an input of `input_shape` (batch included); returns the output shape.
   Shape setup(const Shape& input_shape);
   const Shape& input_shape() const { return input_shape_; }
-  // Nodes reading node `id` (kInput for the network input), in increasing order.
-  std::vector<int> consumers(int id) const;
+  // Nodes reading node `id` (kInput for the network input), in increasing order; kept as nodes are added.
+  const std::vector<int>& consumers(int id) const;
 
   // Moves every layer's parameters to `device`, where its steps then run. Layers are built on the CPU.
   void to_device(Device device);
@@ -51,6 +51,7 @@ class Graph {
 
  private:
   std::vector<GraphNode> nodes_;
+  std::vector<std::vector<int>> consumers_;  // index id + 1 (0: the network input)
   Shape input_shape_;
   Device device_ = Device::CPU;
 };

@@ -5,6 +5,7 @@
 
 #include "memory/budget.h"
 #include "memory/profiler.h"
+#include "training/process_memory.h"
 
 namespace frugal {
 namespace {
@@ -46,13 +47,17 @@ StepDescription full_step_description(Experiment& e, const StepDescription& plan
 }
 
 void check_training_budget(Experiment& e, int64_t batch) {
-  const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
-  if (budget_mb <= 0) return;
-  size_t persistent = 0;
-  StepDescription full = full_step_description(e, e.step_schedule->plan(batch), &persistent);
-  const Planner& planner = e.step_schedule->planner();
-  check_memory_budget(full, planner.name(), planner.predicted_peak_bytes() + persistent,
-                      static_cast<size_t>(budget_mb * 1048576.0));
+  if (e.config.at("memory").value("budget_mb", 0.0) <= 0) return;
+  check_process_budget(e, predict_process_memory(e, batch));
+}
+
+std::string describe_training_peak(Experiment& e, int64_t batch) {
+  return describe_step_peak(full_step_description(e, e.step_schedule->plan(batch), nullptr));
+}
+
+void attach_process_memory(MemoryReport& report, Experiment& e, const ProcessMemory& predicted, bool measured) {
+  report.process = process_memory_section(e, predicted, measured);
+  report.peak_rss_bytes = peak_rss_bytes();
 }
 
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {

@@ -6,18 +6,25 @@
 
 #include "memory/report.h"
 #include "training/experiment.h"
+#include "training/process_memory.h"
 
 namespace frugal {
 
 // Plans (if needed) a training step for `batch` and reports it (through the experiment's step
 // schedule). Call after at least one step for measured numbers that reflect a real step.
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
+// Sets the report's process section (training/process_memory.h): `predicted` before the run, and with
+// `measured` the peak resident set so far and the parts measured alone.
+void attach_process_memory(MemoryReport& report, Experiment& e, const ProcessMemory& predicted, bool measured);
 // The report of the executor's plain step.
 MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t batch, nlohmann::json extra);
 
-// memory.budget_mb: refuses (MemoryBudgetError) a training step whose plan does not fit, before any
-// step runs, naming the peak, the budget and the largest contributors.
+// memory.budget_mb: refuses (MemoryBudgetError), before any step runs, a run whose predicted process
+// peak (training/process_memory.h) does not fit, naming the parts, the training step's peak and its
+// largest buffers.
 void check_training_budget(Experiment& e, int64_t batch);
+// The training step's peak: when, what categories, the largest buffers (memory/budget.h).
+std::string describe_training_peak(Experiment& e, int64_t batch);
 
 // The step's buffers plus persistent buffers spanning the whole step.
 StepDescription full_step_description(Experiment& e, const StepDescription& step, size_t* persistent_bytes);

@@ -6,6 +6,12 @@ namespace frugal {
 
 std::vector<int> find_relu_folds(const Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
                                  bool training) {
+  std::vector<BackwardMode*> raw;
+  for (const auto& m : modes) raw.push_back(m.get());
+  return find_relu_folds(graph, raw, training);
+}
+
+std::vector<int> find_relu_folds(const Graph& graph, const std::vector<BackwardMode*>& modes, bool training) {
   std::vector<int> folds(graph.size(), -1);
   for (int relu = 1; relu < graph.size(); ++relu) {
     const int producer = relu - 1;  // adjacent, so no lifetime stretches over other nodes

@@ -14,5 +14,6 @@ namespace frugal {
 // Per node: the id of the ReLU folded into it, or -1. `modes` is ignored when !training.
 std::vector<int> find_relu_folds(const Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
                                  bool training);
+std::vector<int> find_relu_folds(const Graph& graph, const std::vector<BackwardMode*>& modes, bool training);
 
 }  // namespace frugal

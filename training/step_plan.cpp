@@ -30,7 +30,7 @@ class PlanBuilder {
 };
 
 // `folds`: per node, the ReLU folded into it or -1 (training/relu_folding.h).
-StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes, int64_t batch,
+StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
                     int64_t num_classes, bool training, const std::vector<int>& folds) {
   StepPlan plan;
   plan.training = training;
@@ -346,9 +346,18 @@ StepPlan build_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode
 
 StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
                          int64_t batch, int64_t num_classes, bool training, bool fold_relus) {
+  std::vector<BackwardMode*> raw;
+  for (const auto& m : modes) raw.push_back(m.get());
+  return build_step_plan(graph, raw, batch, num_classes, training, fold_relus);
+}
+
+StepPlan build_step_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
+                         int64_t num_classes, bool training, bool fold_relus) {
   const std::vector<int> none(graph.size(), -1);
   if (!fold_relus) return build_plan(graph, modes, batch, num_classes, training, none);
-  StepPlan folded = build_plan(graph, modes, batch, num_classes, training, find_relu_folds(graph, modes, training));
+  const std::vector<int> folds = find_relu_folds(graph, modes, training);
+  if (folds == none) return build_plan(graph, modes, batch, num_classes, training, none);
+  StepPlan folded = build_plan(graph, modes, batch, num_classes, training, folds);
   StepPlan unfolded = build_plan(graph, modes, batch, num_classes, training, none);
   // Folding saves passes, and usually buffers too; where it would need more memory at the step's
   // busiest moment (an Add with no input of its own to write in place), the step runs unfolded.

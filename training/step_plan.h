@@ -90,5 +90,7 @@ struct StepPlan {
 // raise the most bytes live at once (lower_bound_bytes).
 StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
                          int64_t batch, int64_t num_classes, bool training, bool fold_relus);
+StepPlan build_step_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
+                         int64_t num_classes, bool training, bool fold_relus);
 
 }  // namespace frugal

@@ -16,6 +16,7 @@
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
+#include "training/process_memory.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -102,8 +103,22 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
 
   // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
   // outer-product error-feedback memory) from the training batch.
-  check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
-  e.step_schedule->plan(config.at("data").value("batch_size", int64_t{128}));
+  const int64_t train_batch = config.at("data").value("batch_size", int64_t{128});
+  e.step_schedule->plan(train_batch);
+  const ProcessMemory predicted = predict_process_memory(e, train_batch);
+  log().info("process memory predicted: {} (training step {}, dataset {}, code and libraries {}, loaders {}, "
+             "evaluation {}{}, BLAS/OpenMP {}, rest {})",
+             mib(predicted.total()), mib(predicted.training_step), mib(predicted.dataset),
+             mib(predicted.code_and_libraries), mib(predicted.loader), mib(predicted.evaluation),
+             predicted.evaluation == 0 ? " (in the training arena)" : "", mib(predicted.blas_openmp),
+             mib(predicted.rest));
+  if (!opts.auto_plan.is_null())
+    log().info("backward.auto: modes chosen for memory.budget_mb = {} MiB: step {} planned, predicted gradient "
+               "error {:.4g}, predicted step time x{:.2f} of exact ({} in {}/backward_plan.json)",
+               config.at("memory").value("budget_mb", 0.0), mib(opts.auto_plan.value("planned_step_bytes", size_t{0})),
+               opts.auto_plan.value("predicted_error", 0.0), opts.auto_plan.value("predicted_slowdown", 1.0),
+               "backward.layers", dir);
+  check_process_budget(e, predicted);
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
@@ -117,6 +132,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     write_file_atomic(metrics_file, "");
   }
 
+  nlohmann::json report_header = {{"name", name}, {"phase", "training"}};
+  if (!opts.auto_plan.is_null()) report_header["backward_auto"] = opts.auto_plan;
   Loader loader(*e.train_data, train_loader_options(config));
   const int64_t batch = loader.options().batch_size;
   nlohmann::json last_train = {{"loss", nullptr}, {"accuracy", nullptr}};
@@ -148,7 +165,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       seen += r.samples;
       window_images += r.samples;
       if (!memory_report_written) {
-        MemoryReport report = training_memory_report(e, batch, {{"name", name}, {"phase", "training"}});
+        MemoryReport report = training_memory_report(e, batch, report_header);
+        attach_process_memory(report, e, predicted, false);
         write_memory_report(report, dir);
         memory_report_written = true;
       }
@@ -201,6 +219,12 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     }
   }
 
+  if (memory_report_written) {  // again, with the whole run's peak resident set measured
+    MemoryReport report = training_memory_report(e, batch, report_header);
+    attach_process_memory(report, e, predicted, true);
+    write_memory_report(report, dir);
+    log().info("process memory: peak RSS {} measured, {} predicted", mib(report.peak_rss_bytes), mib(predicted.total()));
+  }
   const double wall = seconds_since(start);
   nlohmann::json summary = {{"name", name},
                             {"status", status},

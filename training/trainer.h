@@ -11,6 +11,9 @@ struct TrainOptions {
   std::string run_dir;     // where everything is written
   bool resume = false;     // continue from run_dir/checkpoint
   std::string init_file;   // start from these weights (.safetensors), empty = fresh init
+  // The backward.auto plan the config's backward section came from (training/budget/auto_plan.h), for
+  // the log and the memory report; null when the modes were not chosen automatically.
+  nlohmann::json auto_plan;
 };
 
 // Runs training for a resolved config; returns the summary (also written to summary.json).

@@ -112,9 +112,19 @@ Schema backward_section() {
   std::vector<SchemaField> per_layer = {
       {"match", Schema::string().required().describe("glob over layer names, e.g. \"layer3.*.conv*\"")}};
   for (SchemaField& field : mode_entry_fields()) per_layer.push_back(std::move(field));
+  Schema auto_options = Schema::object({
+      {"candidates", Schema::array(Schema::string()).def(json::array())
+                         .describe("modes to choose from, as name[:knob=value...]; [] = the default set")},
+      {"max_slowdown", Schema::number().min(1).def(2.0).describe("predicted step time over exact's, at most")},
+      {"error_batches", count(1).def(1).describe("training batches the gradient error is measured on")},
+      {"cache_dir", Schema::path().def("").describe("where measurements are kept; \"\" = the run directory")},
+  });
   return Schema::object({
       {"default", Schema::object(mode_entry_fields()).describe("mode of layers no entry matches")},
       {"layers", Schema::array(Schema::object(per_layer)).def(json::array()).describe("first match wins")},
+      {"auto", Schema::any_of({Schema::boolean(), auto_options})
+                   .describe("true or options: choose each layer's mode to fit memory.budget_mb "
+                             "(docs/memory_budget.md); backward.layers entries stay fixed")},
   });
 }
 
@@ -122,7 +132,9 @@ Schema memory_section() {
   return Schema::object({
       {"planner", Schema::enumeration({"naive", "pool", "static"}).def("static")},
       {"budget_mb",
-       Schema::number().min(0).def(0).describe("fail before training when the plan exceeds it; 0 = none")},
+       Schema::number().min(0).def(0).describe(
+           "the whole process's predicted peak (training step, evaluation, data, libraries); fail before "
+           "training when it is exceeded, or fit it with backward.auto; 0 = none")},
   });
 }
 

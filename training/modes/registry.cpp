@@ -70,6 +70,16 @@ std::vector<std::string> registered_backward_modes() {
   return names;
 }
 
+std::unique_ptr<BackwardMode> make_backward_mode(const nlohmann::json& entry, Layer& layer, int layer_index,
+                                                 uint64_t seed) {
+  const std::string name = entry.value("mode", std::string("exact"));
+  auto it = factories().find(name);
+  if (it == factories().end())
+    throw ConfigError("backward mode '" + name + "' is not available in this build (available: " +
+                      join(registered_backward_modes()) + ")");
+  return it->second(entry, layer, layer_index, seed);
+}
+
 std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, const nlohmann::json& backward,
                                                                  uint64_t seed) {
   nlohmann::json def = backward.value("default", nlohmann::json{{"mode", "exact"}});

@@ -26,6 +26,11 @@ using ModeFactory = std::function<std::unique_ptr<BackwardMode>(const nlohmann::
 void register_backward_mode(const std::string& name, ModeFactory factory);
 std::vector<std::string> registered_backward_modes();
 
+// The mode of one config entry for `layer` (node `layer_index`), whether or not it serves the layer.
+// ConfigError for an unknown mode or bad knobs.
+std::unique_ptr<BackwardMode> make_backward_mode(const nlohmann::json& entry, Layer& layer, int layer_index,
+                                                 uint64_t seed);
+
 std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, const nlohmann::json& backward,
                                                                  uint64_t seed);
 

@@ -11,6 +11,7 @@
 #include "tests/training/modes/feedback_test_util.h"
 #include "training/config/frugal_schema.h"
 #include "training/memory_accounting.h"
+#include "training/process_memory.h"
 
 namespace frugal {
 namespace {
@@ -122,8 +123,11 @@ TEST(MemDfaSchedule, MemoryReportAndBudgetUseTheMemDfaStep) {
   EXPECT_LT(mem_report.peak_bytes + 8 * layer_buffer, dfa_report.peak_bytes);
   EXPECT_EQ(mem.executor->planner_system_allocations(), 0u) << "the executor planned (and holds) dfa's step";
 
-  const double between_mb = (mem_report.peak_bytes + dfa_report.peak_bytes) / 2.0 / 1048576.0;
-  for (Experiment* e : {&dfa, &mem}) e->config["memory"]["budget_mb"] = between_mb;
+  // memory.budget_mb is for the whole process (training/process_memory.h): each gets the same step
+  // budget, between the two steps, on top of the rest of its process.
+  const double between = (mem_report.peak_bytes + dfa_report.peak_bytes) / 2.0;
+  for (Experiment* e : {&dfa, &mem})
+    e->config["memory"]["budget_mb"] = (predict_process_memory(*e, batch).outside_step() + between) / 1048576.0;
   EXPECT_NO_THROW(check_training_budget(mem, batch));
   EXPECT_THROW(check_training_budget(dfa, batch), MemoryBudgetError);
 }

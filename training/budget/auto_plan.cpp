@@ -1,0 +1,259 @@
+#include "training/budget/auto_plan.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/config/config_hash.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "memory/format.h"
+#include "training/budget/assignment_planner.h"
+#include "training/budget/candidates.h"
+#include "training/budget/measurements.h"
+#include "training/budget/mode_spec.h"
+#include "training/budget/search.h"
+#include "training/memory_accounting.h"
+#include "training/process_memory.h"
+#include "training/modes/registry.h"
+#include "training/trainer.h"
+
+namespace frugal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The first `n` training batches, normalised, not augmented.
+std::vector<Batch> measurement_batches(Experiment& e, int n) {
+  LoaderOptions lo = train_loader_options(e.config);
+  lo.crop_padding = 0;
+  lo.horizontal_flip = false;
+  lo.prefetch = 0;
+  Loader loader(*e.train_data, lo);
+  loader.start_epoch(0);
+  std::vector<Batch> out;
+  for (Batch b; static_cast<int>(out.size()) < n && loader.next(b);)
+    out.push_back({b.images.clone(), b.labels.clone(), b.size});
+  return out;
+}
+
+// What the measurements depend on: model, data, seed, threads, candidates, batches.
+std::string measurement_key(const nlohmann::json& config, const AutoOptions& o) {
+  nlohmann::json k = {{"model", config.at("model")},
+                      {"data", config.at("data")},
+                      {"seed", config.at("seed")},
+                      {"threads", config.at("threads")},
+                      {"device", config.at("device")},
+                      {"candidates", o.candidates},
+                      {"error_batches", o.error_batches}};
+  return config_hash(k);
+}
+
+// Fixed layers: backward.layers entries, which must be among the candidates.
+std::vector<bool> fixed_layers(Experiment& e, const CandidateSet& c, Assignment& start) {
+  Graph& g = *e.graph;
+  std::vector<bool> fixed(g.size(), false);
+  const nlohmann::json& layers = e.config.at("backward").at("layers");
+  for (size_t k = 0; k < layers.size(); ++k) {
+    nlohmann::json entry = layers[k];
+    const std::string pattern = entry.at("match").get<std::string>();
+    entry.erase("match");
+    for (int i = 0; i < g.size(); ++i) {
+      if (!glob_match(pattern, g.layer(i).name())) continue;
+      const std::string spec = mode_spec_of(entry);
+      const int idx = c.find(i, spec);
+      FRUGAL_CHECK(idx >= 0, ConfigError,
+                   "backward.layers[" + std::to_string(k) + "]: with backward.auto, a fixed entry must be one of the "
+                   "candidate modes for its layer, but '" + spec + "' is not a candidate for layer '" +
+                   g.layer(i).name() + "' (see backward.auto.candidates)");
+      start[i] = idx;
+      fixed[i] = true;
+    }
+  }
+  FRUGAL_CHECK(c.valid(start), ConfigError,
+               "backward.layers: the fixed entries break a rule of the quantized mode (a quantized Conv2d/Linear "
+               "needs its ReLU quantized with the same bits)");
+  return fixed;
+}
+
+std::string mib(size_t bytes) { return format_bytes(bytes); }
+
+}  // namespace
+
+bool wants_auto_backward(const nlohmann::json& config) {
+  if (!config.contains("backward") || !config.at("backward").contains("auto")) return false;
+  const nlohmann::json& a = config.at("backward").at("auto");
+  return a.is_object() || (a.is_boolean() && a.get<bool>());
+}
+
+AutoOptions auto_options(const nlohmann::json& config) {
+  AutoOptions o;
+  const nlohmann::json& a = config.at("backward").at("auto");
+  if (a.is_object()) {
+    o.candidates = a.value("candidates", std::vector<std::string>{});
+    o.max_slowdown = a.value("max_slowdown", 2.0);
+    o.error_batches = a.value("error_batches", 1);
+    o.cache_dir = a.value("cache_dir", std::string());
+  }
+  if (o.candidates.empty()) o.candidates = default_candidate_specs();
+  return o;
+}
+
+AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request) {
+  const auto start_time = Clock::now();
+  double measuring = 0;
+  const AutoOptions o = auto_options(e.config);
+  FRUGAL_CHECK(e.config.at("backward").at("default").value("mode", std::string("exact")) == "exact", ConfigError,
+               "backward.default: with backward.auto the default mode must be exact (the search starts from "
+               "exact backpropagation; fix layers with backward.layers entries)");
+  FRUGAL_CHECK(std::string(e.step_schedule->name()) == "plain", ConfigError,
+               "backward.auto plans the plain training step; the " + std::string(e.step_schedule->name()) +
+                   " schedule plans its own");
+  Graph& g = *e.graph;
+  const uint64_t seed = e.config.value("seed", uint64_t{0});
+  const int64_t batch = e.config.at("data").value("batch_size", int64_t{128});
+  AutoPlan plan;
+  plan.batch = batch;
+
+  // The rest of the process, from the experiment as built (exact modes): the budget left for the step.
+  const ProcessMemory process = predict_process_memory(e, batch);
+  full_step_description(e, e.step_schedule->plan(batch), &plan.persistent_bytes);
+  plan.outside_step_bytes = process.outside_step();
+  plan.process_budget_bytes = request.process_budget_bytes;
+  plan.step_budget_bytes = request.step_budget_bytes > 0 ? request.step_budget_bytes
+                           : request.process_budget_bytes > plan.outside_step_bytes
+                               ? request.process_budget_bytes - plan.outside_step_bytes
+                               : 0;
+  FRUGAL_CHECK(request.step_budget_bytes > 0 || request.process_budget_bytes > 0, ConfigError,
+               "backward.auto needs a budget: set memory.budget_mb (or frugal plan --budget-mb)");
+
+  CandidateSet candidates(g, o.candidates, seed);
+  Assignment start = candidates.all_exact();
+  const std::vector<bool> fixed = fixed_layers(e, candidates, start);
+  AssignmentPlanner planner(g, candidates, batch, e.num_classes, seed);
+  auto step_bytes = [&](const Assignment& a) {
+    const PlannedAssignment& p = planner.evaluate(a, true);
+    return p.arena + p.mode_state + plan.persistent_bytes;
+  };
+  plan.exact_step_bytes = step_bytes(candidates.all_exact());
+  const size_t arena_budget = plan.step_budget_bytes > plan.persistent_bytes ? plan.step_budget_bytes - plan.persistent_bytes : 0;
+
+  auto refuse = [&](const SearchOutcome& least, const std::string& why) {
+    const PlannedAssignment& p = planner.evaluate(least.assignment, true);
+    std::string held;
+    for (const auto& [owner, bytes] : p.largest_at_peak) held += (held.empty() ? "" : ", ") + ("'" + owner + "' " + mib(bytes));
+    std::string budget = request.step_budget_bytes > 0
+                             ? "the training step budget " + mib(plan.step_budget_bytes)
+                             : "memory.budget_mb " + mib(request.process_budget_bytes) + " (" +
+                                   mib(plan.step_budget_bytes) + " for the training step after " +
+                                   mib(plan.outside_step_bytes) + " for data, libraries, loaders and the rest)";
+    throw MemoryBudgetError(budget + " is below the smallest training step the candidate modes reach" + why + ": " +
+                            mib(step_bytes(least.assignment)) + " (arena " + mib(p.arena) + " + weights, gradients and "
+                            "optimizer state " + mib(plan.persistent_bytes) + "), peaking at " + p.peak_label +
+                            " with " + held + " live; a smaller batch or a smaller model would need less");
+  };
+
+  // Below what any assignment reaches, whatever its error or time: refused before measuring anything.
+  Measurements none;
+  none.nodes.resize(g.size());
+  for (int i = 0; i < g.size(); ++i) none.nodes[i].assign(candidates.of(i).size(), CandidateFigures{});
+  {
+    BudgetSearch blind(candidates, planner, none, 0, fixed);
+    const SearchOutcome least = blind.smallest(start);
+    plan.smallest_step_bytes = step_bytes(least.assignment);
+    if (plan.smallest_step_bytes > plan.step_budget_bytes) refuse(least, "");
+  }
+
+  Assignment chosen = start;
+  Measurements measured = none;
+  std::unique_ptr<GradientProbe> probe;
+  if (step_bytes(start) > plan.step_budget_bytes) {
+    const auto t = Clock::now();
+    probe = std::make_unique<GradientProbe>(g, candidates, e.num_classes, measurement_batches(e, o.error_batches), seed);
+    const std::string dir = o.cache_dir.empty() ? request.run_dir : o.cache_dir;
+    measured = measure_candidates(*probe, candidates, o.error_batches,
+                                  dir.empty() ? std::string() : dir + "/auto_plan_measurements.json",
+                                  measurement_key(e.config, o));
+    plan.measurements_cached = measured.from_cache;
+    measuring += since(t);
+    BudgetSearch search(candidates, planner, measured, o.max_slowdown, fixed);
+    const SearchOutcome out = search.fit(arena_budget > 0 ? arena_budget : 0, start);
+    if (!out.fits || step_bytes(out.assignment) > plan.step_budget_bytes) {
+      const SearchOutcome least = search.smallest(start);
+      plan.smallest_step_bytes = step_bytes(least.assignment);
+      refuse(least, " within backward.auto.max_slowdown = " + std::to_string(o.max_slowdown).substr(0, 4));
+    }
+    chosen = out.assignment;
+  }
+  BudgetSearch search(candidates, planner, measured, o.max_slowdown, fixed);
+  plan.exact_seconds = search.exact_seconds();
+
+  // Uniform single-mode configurations, and the plan's own error, measured on the same batches.
+  if (probe) {
+    const auto t = Clock::now();
+    const GradientError mine = probe->run(chosen);
+    plan.measured_error = mine.rel_l2;
+    plan.measured_cosine = mine.cosine;
+    for (const std::string& spec : o.candidates) {
+      const Assignment u = candidates.uniform(spec);
+      if (u.empty()) continue;
+      UniformBaseline b;
+      b.spec = spec;
+      b.step_bytes = step_bytes(u);
+      b.fits = b.step_bytes <= plan.step_budget_bytes;
+      b.predicted_error = search.predicted_error(u);
+      b.predicted_seconds = search.predicted_seconds(u);
+      if (b.fits && request.compare_uniform) {
+        const GradientError r = probe->run(u);
+        b.measured_error = r.rel_l2;
+        b.measured_cosine = r.cosine;
+        // A uniform configuration that fits and does better on the same batches is the plan.
+        if (r.rel_l2 < plan.measured_error) {
+          chosen = u;
+          plan.measured_error = r.rel_l2;
+          plan.measured_cosine = r.cosine;
+          plan.chosen_by = "uniform " + spec;
+        }
+      }
+      plan.uniform.push_back(b);
+    }
+    measuring += since(t);
+  }
+
+  plan.fits = true;
+  plan.planned_step_bytes = step_bytes(chosen);
+  plan.predicted_error = search.predicted_error(chosen);
+  plan.predicted_seconds = search.predicted_seconds(chosen);
+  plan.backward = {{"default", {{"mode", "exact"}}}, {"layers", candidates.backward_layers(chosen)}};
+  for (int i = 0; i < g.size(); ++i) {
+    PlanRow r;
+    r.layer = g.layer(i).name();
+    r.kind = g.layer(i).kind();
+    r.spec = candidates.chosen(chosen, i).spec;
+    r.predicted_error = measured.nodes[i][chosen[i]].error;
+    r.predicted_seconds = measured.nodes[i][chosen[i]].forward_seconds + measured.nodes[i][chosen[i]].backward_seconds +
+                          planner.evaluate(chosen).reruns[i] * measured.nodes[i][0].forward_seconds;
+    if (chosen[i] != 0 && !fixed[i]) {
+      Assignment back = chosen;
+      back[i] = 0;
+      if (candidates.repair(back, i)) {
+        const size_t with = step_bytes(back), without = step_bytes(chosen);
+        r.bytes_saved = with > without ? with - without : 0;
+      }
+    }
+    plan.rows.push_back(r);
+  }
+  plan.plans_built = planner.stats().plans_built;
+  plan.plan_lookups = planner.stats().lookups;
+  plan.measuring_seconds = measuring;
+  plan.planning_seconds = since(start_time) - measuring;
+  return plan;
+}
+
+nlohmann::json config_with_plan(const nlohmann::json& config, const AutoPlan& plan) {
+  nlohmann::json out = config;
+  out["backward"] = plan.backward;
+  return out;
+}
+
+}  // namespace frugal
