@@ -21,7 +21,7 @@ Action add_plan_command(CLI::App& app) {
   struct Args {
     ConfigArgs config;
     double budget_mb = 0, step_budget_mb = 0;
-    bool no_uniform = false;
+    bool no_uniform = false, smallest = false;
     std::string output;
   };
   auto args = std::make_shared<Args>();
@@ -32,6 +32,7 @@ Action add_plan_command(CLI::App& app) {
                   "budget for the training step alone (arena and persistent buffers), MiB")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-uniform", args->no_uniform, "skip measuring the uniform single-mode configurations");
+  cmd->add_flag("--smallest", args->smallest, "also search for the smallest training step the candidates reach");
   cmd->add_option("--output,-o", args->output, "directory for auto_plan.json and backward_plan.json "
                                                "(default: the run directory)");
   return [cmd, args]() {
@@ -46,6 +47,7 @@ Action add_plan_command(CLI::App& app) {
     request.step_budget_bytes = static_cast<size_t>(args->step_budget_mb * 1048576.0);
     request.run_dir = dir;
     request.compare_uniform = !args->no_uniform;
+    request.find_smallest = args->smallest;
     Experiment e = build_experiment(config, ExperimentUse::Train);
     const AutoPlan plan = plan_backward_for_budget(e, request);
     std::cout << "backward plan for '" << config.at("name").get<std::string>() << "'\n" << auto_plan_table(plan);

@@ -70,7 +70,7 @@ nlohmann::json small_cnn(const std::string& name) {
 TEST(PlanCli, PrintsTheTableWritesTheEntriesAndRefusesTooSmallABudget) {
   TempDir dir("plan");
   const std::string file = write_config(dir, small_cnn("plan"));
-  CliResult ample = run_frugal("plan --config " + file + " --step-budget-mb 1000 --output " + dir.str("a"));
+  CliResult ample = run_frugal("plan --config " + file + " --step-budget-mb 1000 --smallest --output " + dir.str("a"));
   ASSERT_EQ(ample.exit_code, 0) << ample.output;
   for (const char* column : {"layer", "mode", "bytes saved", "pred. error", "pred. ms"})
     EXPECT_NE(ample.output.find(column), std::string::npos) << column;
@@ -87,7 +87,7 @@ TEST(PlanCli, PrintsTheTableWritesTheEntriesAndRefusesTooSmallABudget) {
 TEST(PlanCli, TrainWithBackwardAutoPlansFirstAndSaysSo) {
   TempDir dir("auto_train");
   nlohmann::json c = small_cnn("auto");
-  CliResult probe = run_frugal("plan --config " + write_config(dir, c) + " --step-budget-mb 1000 --output " +
+  CliResult probe = run_frugal("plan --config " + write_config(dir, c) + " --step-budget-mb 1000 --smallest --output " +
                                dir.str("probe"));
   ASSERT_EQ(probe.exit_code, 0) << probe.output;
   auto ample = nlohmann::json::parse(read_text(dir.path() / "probe/auto_plan.json"));

@@ -21,6 +21,33 @@ AssignmentPlanner::AssignmentPlanner(Graph& graph, const CandidateSet& candidate
   Shape in = graph.input_shape();
   in[0] = batch;
   graph.setup(in);
+  for (int i = 0; i < graph.size(); ++i) node_of_[graph.layer(i).name()] = i;
+}
+
+std::vector<int> AssignmentPlanner::nodes_above(const Assignment& a, size_t target) {
+  const StepPlan p = plan(a);
+  const std::vector<CategoryBytes> live = live_bytes_by_category(p.step);
+  std::vector<char> hot(graph_.size(), 0);
+  for (const BufferSpec& b : p.step.buffers) {
+    auto it = node_of_.find(b.layer);
+    if (it == node_of_.end() || hot[it->second]) continue;
+    for (int32_t t = b.first_use; t <= b.last_use; ++t)
+      if (total_bytes(live[t]) > target) {
+        hot[it->second] = 1;
+        break;
+      }
+  }
+  std::vector<char> near = hot;
+  for (int i = 0; i < graph_.size(); ++i) {
+    if (!hot[i]) continue;
+    for (int v : graph_.node(i).inputs)
+      if (v != Graph::kInput) near[v] = 1;
+    for (int c : graph_.consumers(i)) near[c] = 1;
+  }
+  std::vector<int> out;
+  for (int i = 0; i < graph_.size(); ++i)
+    if (near[i]) out.push_back(i);
+  return out;
 }
 
 std::vector<BackwardMode*> AssignmentPlanner::linked_modes(const Assignment& a) {

@@ -37,6 +37,9 @@ class AssignmentPlanner {
   const PlannedAssignment& evaluate(const Assignment& a, bool arena = false);
   // The full step plan of `a` (not kept).
   StepPlan plan(const Assignment& a);
+  // Nodes whose buffers are live where the step under `a` holds more than `target` bytes, with their
+  // producers and consumers: the layers whose modes can lower those bytes.
+  std::vector<int> nodes_above(const Assignment& a, size_t target);
 
   struct Stats {
     uint64_t plans_built = 0, arenas_placed = 0, lookups = 0, modes_made = 0;
@@ -51,6 +54,7 @@ class AssignmentPlanner {
   int64_t batch_, num_classes_;
   uint64_t seed_;
   std::map<std::pair<int, int>, std::unique_ptr<BackwardMode>> modes_;  // (node, candidate) -> instance
+  std::unordered_map<std::string, int> node_of_;                         // layer name -> node
   std::unordered_map<std::string, PlannedAssignment> known_;
   Stats stats_;
 };

@@ -158,10 +158,18 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   none.nodes.resize(g.size());
   for (int i = 0; i < g.size(); ++i) none.nodes[i].assign(candidates.of(i).size(), CandidateFigures{});
   {
-    BudgetSearch blind(candidates, planner, none, 0, fixed);
-    const SearchOutcome least = blind.smallest(start);
-    plan.smallest_step_bytes = step_bytes(least.assignment);
-    if (plan.smallest_step_bytes > plan.step_budget_bytes) refuse(least, "");
+    // Only when no uniform configuration fits is the (costlier) search for the smallest step worth it.
+    size_t least_uniform = step_bytes(start);
+    for (const std::string& spec : o.candidates) {
+      const Assignment u = candidates.uniform(spec);
+      if (!u.empty()) least_uniform = std::min(least_uniform, step_bytes(u));
+    }
+    if (least_uniform > plan.step_budget_bytes || request.find_smallest) {
+      BudgetSearch blind(candidates, planner, none, 0, fixed);
+      const SearchOutcome least = blind.smallest(start);
+      plan.smallest_step_bytes = step_bytes(least.assignment);
+      if (plan.smallest_step_bytes > plan.step_budget_bytes) refuse(least, "");
+    }
   }
 
   Assignment chosen = start;

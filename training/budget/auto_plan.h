@@ -31,6 +31,7 @@ struct AutoPlanRequest {
   size_t step_budget_bytes = 0;     // or the training step alone (arena and persistent buffers); wins when set
   std::string run_dir;              // where measurements are cached (unless cache_dir says otherwise)
   bool compare_uniform = true;      // measure every uniform single-mode config that fits, side by side
+  bool find_smallest = false;       // search for the smallest reachable step even when the budget is ample
 };
 
 struct PlanRow {
@@ -53,7 +54,8 @@ struct AutoPlan {
   size_t process_budget_bytes = 0, step_budget_bytes = 0;
   size_t outside_step_bytes = 0;  // predicted process memory besides the training step
   size_t persistent_bytes = 0;    // weights, gradients, optimizer and mode state
-  size_t exact_step_bytes = 0, planned_step_bytes = 0, smallest_step_bytes = 0;
+  size_t exact_step_bytes = 0, planned_step_bytes = 0;
+  size_t smallest_step_bytes = 0;  // searched only when no uniform configuration fits; 0 = not searched
   bool fits = false;
   double predicted_error = 0, measured_error = 0, measured_cosine = 1;
   double predicted_seconds = 0, exact_seconds = 0;

@@ -63,10 +63,10 @@ std::string auto_plan_table(const AutoPlan& p) {
                   1e3 * r.predicted_seconds);
     out += line;
   }
-  std::snprintf(line, sizeof line,
-                "training step: %s planned for a budget of %s (exact %s, smallest reachable %s); batch %lld\n",
+  std::snprintf(line, sizeof line, "training step: %s planned for a budget of %s (exact %s%s%s); batch %lld\n",
                 format_bytes(p.planned_step_bytes).c_str(), format_bytes(p.step_budget_bytes).c_str(),
-                format_bytes(p.exact_step_bytes).c_str(), format_bytes(p.smallest_step_bytes).c_str(),
+                format_bytes(p.exact_step_bytes).c_str(), p.smallest_step_bytes ? ", smallest reachable " : "",
+                p.smallest_step_bytes ? format_bytes(p.smallest_step_bytes).c_str() : "",
                 static_cast<long long>(p.batch));
   out += line;
   if (p.process_budget_bytes > 0) {

@@ -72,11 +72,6 @@ CandidateSet::CandidateSet(Graph& graph, const std::vector<std::string>& specs, 
                           "': " + e.what());
       }
       if (!instance || !instance->supports(layer)) continue;
-      if (mode == "randomized_trace") {  // a sketch no smaller than the input saves nothing
-        size_t sketch = 0;
-        for (const StashSpec& st : instance->stash_specs(layer)) sketch += st.bytes();
-        if (sketch >= static_cast<size_t>(layer.input_shapes().at(0).numel()) * sizeof(float)) continue;
-      }
       // ReLU and LeakyReLU: exact with one bit, whatever was asked.
       if (mode == "fewbit" && dynamic_cast<const Activation*>(&layer) &&
           fewbit_is_stepwise(static_cast<const Activation&>(layer).spec().kind))

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <queue>
 
 namespace frugal {
 
@@ -32,6 +33,10 @@ double BudgetSearch::predicted_seconds(const Assignment& a) {
   return t;
 }
 
+bool BudgetSearch::within_time(double seconds) const {
+  return max_slowdown_ <= 0 || seconds <= max_slowdown_ * exact_seconds_;
+}
+
 size_t BudgetSearch::excess_over(const Assignment& a, size_t target) {
   size_t sum = 0;
   for (size_t bytes : planner_.evaluate(a).live) sum += bytes > target ? bytes - target : 0;
@@ -43,7 +48,7 @@ std::vector<BudgetSearch::Move> BudgetSearch::moves(const Assignment& a, size_t 
   const double e2 = std::pow(predicted_error(a), 2);
   const double t = predicted_seconds(a);
   const double time_limit = max_slowdown_ > 0 ? max_slowdown_ * exact_seconds_ : INFINITY;
-  for (int i = 0; i < candidates_.size(); ++i) {
+  for (int i : planner_.nodes_above(a, target)) {
     if (fixed_[i]) continue;
     for (int k = 0; k < static_cast<int>(candidates_.of(i).size()); ++k) {
       if (k == a[i]) continue;
@@ -69,20 +74,107 @@ SearchOutcome BudgetSearch::outcome(const Assignment& a, size_t budget) {
   SearchOutcome o;
   o.assignment = a;
   o.arena = planner_.evaluate(a, true).arena;
-  o.fits = o.arena <= budget;
   o.predicted_error = predicted_error(a);
   o.predicted_seconds = predicted_seconds(a);
+  o.fits = o.arena <= budget && within_time(o.predicted_seconds);
   return o;
 }
 
+std::vector<Assignment> BudgetSearch::starts(const Assignment& start) const {
+  std::vector<Assignment> out = {start};
+  for (const std::string& spec : candidates_.specs()) {
+    Assignment u = candidates_.uniform(spec);
+    if (u.empty()) continue;
+    for (int i = 0; i < candidates_.size(); ++i)
+      if (fixed_[i]) u[i] = start[i];
+    if (candidates_.valid(u) && u != start) out.push_back(u);
+  }
+  return out;
+}
+
 SearchOutcome BudgetSearch::fit(size_t budget, const Assignment& start) {
-  SearchOutcome greedy = fit_from(budget, start);
-  if (greedy.fits) return greedy;
-  // The greedy can stall where every single move adds bytes somewhere else first: from the smallest
-  // assignment the moves reach, give back error while the step still fits.
-  const SearchOutcome least = smallest(start);
-  if (least.arena > budget) return greedy;
-  return fit_from(budget, least.assignment);
+  // Single moves cannot always see that a group of layers must change together (a quantized BatchNorm,
+  // its ReLU and the conv after it): the search also starts from every uniform assignment, and from the
+  // smallest one found, and keeps the fitting result of least predicted error.
+  SearchOutcome best;
+  bool found = false;
+  auto consider = [&](const SearchOutcome& o) {
+    if (o.fits && (!found || o.predicted_error < best.predicted_error ||
+                   (o.predicted_error == best.predicted_error && o.predicted_seconds < best.predicted_seconds))) {
+      best = o;
+      found = true;
+    }
+  };
+  consider(fit_from(budget, start));
+  for (const Assignment& s : starts(start))  // the uniform ones that fit: only the repair runs
+    if (s != start && planner_.evaluate(s, true).arena <= budget) consider(fit_from(budget, s));
+  if (!found) {
+    const SearchOutcome least = smallest(start);
+    if (least.arena <= budget) consider(fit_from(budget, least.assignment));
+  }
+  return found ? best : outcome(start, budget);
+}
+
+bool BudgetSearch::greedy(Assignment& a, size_t target) {
+  // Lazy greedy: moves are kept with the score they had when last evaluated, best first; the best is
+  // evaluated again against the current assignment and taken if it still beats the next one's stale
+  // score. Scores seldom improve as other moves are taken, so few moves are evaluated per step. When
+  // the kept moves run out or stop removing bytes, every move is evaluated afresh.
+  struct Scored {
+    double cost = 0, time = 0;
+    int node = 0, candidate = 0;
+    bool operator<(const Scored& o) const { return cost != o.cost ? cost > o.cost : time > o.time; }
+  };
+  const double time_limit = max_slowdown_ > 0 ? max_slowdown_ * exact_seconds_ : INFINITY;
+  // The assignment after moving `node` to `candidate`, and its score; false when it removes nothing.
+  auto score = [&](int node, int candidate, size_t excess, Assignment& next, Scored& out) {
+    next = a;
+    next[node] = candidate;
+    if (!candidates_.repair(next, node)) return false;
+    for (int j = 0; j < candidates_.size(); ++j)
+      if (fixed_[j] && next[j] != a[j]) return false;
+    const size_t after = excess_over(next, target);
+    if (after >= excess) return false;
+    const double seconds = predicted_seconds(next), now = predicted_seconds(a);
+    if (seconds > time_limit && seconds > now) return false;
+    const double gained = static_cast<double>(excess - after);
+    out = {std::max(0.0, std::pow(predicted_error(next), 2) - std::pow(predicted_error(a), 2)) / gained,
+           std::max(0.0, seconds - now) / gained, node, candidate};
+    return true;
+  };
+  std::priority_queue<Scored> kept;
+  auto refresh = [&](size_t excess) {
+    kept = {};
+    Assignment next;
+    Scored sc;
+    for (int i : planner_.nodes_above(a, target)) {
+      if (fixed_[i]) continue;
+      for (int k = 0; k < static_cast<int>(candidates_.of(i).size()); ++k)
+        if (k != a[i] && score(i, k, excess, next, sc)) kept.push(sc);
+    }
+  };
+  bool fresh = false;
+  for (size_t excess = excess_over(a, target); excess > 0;) {
+    if (kept.empty()) {
+      if (fresh) return false;
+      refresh(excess);
+      fresh = true;
+      continue;
+    }
+    const Scored top = kept.top();
+    kept.pop();
+    Assignment next;
+    Scored now;
+    if (top.candidate == a[top.node] || !score(top.node, top.candidate, excess, next, now)) continue;
+    if (!kept.empty() && now < kept.top()) {  // worse than the next one's (stale) score: look again later
+      kept.push(now);
+      continue;
+    }
+    a = next;
+    excess = excess_over(a, target);
+    fresh = false;
+  }
+  return true;
 }
 
 SearchOutcome BudgetSearch::fit_from(size_t budget, const Assignment& from) {
@@ -90,23 +182,7 @@ SearchOutcome BudgetSearch::fit_from(size_t budget, const Assignment& from) {
   size_t target = budget;  // for live bytes; lowered when the arena needs more than they do
   for (int round = 0; round < 8; ++round) {
     // 1. Greedy.
-    for (size_t excess = excess_over(a, target); excess > 0; excess = excess_over(a, target)) {
-      const Move* best = nullptr;
-      double best_cost = 0, best_time = 0;
-      const std::vector<Move> ms = moves(a, target);
-      for (const Move& m : ms) {
-        if (m.excess >= excess) continue;
-        const double gained = static_cast<double>(excess - m.excess);
-        const double cost = std::max(0.0, m.d_error2) / gained, time = std::max(0.0, m.d_seconds) / gained;
-        if (!best || cost < best_cost || (cost == best_cost && time < best_time)) {
-          best = &m;
-          best_cost = cost;
-          best_time = time;
-        }
-      }
-      if (!best) return outcome(a, budget);  // nothing removes bytes above the target any more
-      a = best->next;
-    }
+    if (!greedy(a, target)) return outcome(a, budget);  // nothing removes bytes above the target any more
     // 2. Repair: give lossy layers back their least-error candidate that still fits the target.
     std::vector<int> lossy;
     for (int i = 0; i < candidates_.size(); ++i)
@@ -143,6 +219,24 @@ SearchOutcome BudgetSearch::fit_from(size_t budget, const Assignment& from) {
 }
 
 SearchOutcome BudgetSearch::smallest(const Assignment& start) {
+  // From `start` and from the two smallest uniform assignments.
+  std::vector<Assignment> from = starts(start);
+  std::stable_sort(from.begin() + 1, from.end(), [&](const Assignment& x, const Assignment& y) {
+    return planner_.evaluate(x).live_peak < planner_.evaluate(y).live_peak;
+  });
+  if (from.size() > 3) from.resize(3);
+  SearchOutcome best;
+  bool found = false;
+  for (const Assignment& s : from) {
+    const SearchOutcome o = smallest_from(s);
+    if (!within_time(o.predicted_seconds)) continue;
+    if (!found || o.arena < best.arena) best = o;
+    found = true;
+  }
+  return found ? best : smallest_from(start);
+}
+
+SearchOutcome BudgetSearch::smallest_from(const Assignment& start) {
   Assignment a = start;
   for (;;) {
     const PlannedAssignment& now = planner_.evaluate(a);

@@ -6,7 +6,7 @@
 // layers' measured forward and backward times in their modes, plus one forward per re-run of a
 // recomputed segment. Bytes: the step plan of the assignment (assignment_planner.h), exactly.
 //
-// 1. Greedy: from all-exact, while the step's live bytes exceed the target, take the move (one layer to
+// 1. Greedy: from all-exact (and from every uniform assignment that fits, and the smallest found), while the step's live bytes exceed the target, take the move (one layer to
 //    another candidate, its companions repaired) that removes the most bytes above the target per unit
 //    of squared error added; among moves that add none, per second added. Moves that would exceed
 //    max_slowdown are not taken.
@@ -58,6 +58,12 @@ class BudgetSearch {
   std::vector<Move> moves(const Assignment& a, size_t target);
   SearchOutcome outcome(const Assignment& a, size_t budget);
   SearchOutcome fit_from(size_t budget, const Assignment& from);
+  SearchOutcome smallest_from(const Assignment& start);
+  // Moves `a` until no more than `target` live bytes remain anywhere in the step; false when stuck.
+  bool greedy(Assignment& a, size_t target);
+  bool within_time(double seconds) const;
+  // Where the searches start: `start`, and every uniform assignment with the fixed layers as in `start`.
+  std::vector<Assignment> starts(const Assignment& start) const;
 
   const CandidateSet& candidates_;
   AssignmentPlanner& planner_;

@@ -29,15 +29,16 @@ nlohmann::json small_cnn_config() {
   return validate_config(c, frugal_config_schema(), "test");
 }
 
-AutoPlan plan_with_step_budget(size_t bytes) {
+AutoPlan plan_with_step_budget(size_t bytes, bool find_smallest = false) {
   Experiment e = build_experiment(small_cnn_config(), ExperimentUse::Train);
   AutoPlanRequest r;
   r.step_budget_bytes = bytes;
+  r.find_smallest = find_smallest;
   return plan_backward_for_budget(e, r);
 }
 
 TEST(AutoPlan, AmpleBudgetKeepsExactWithoutMeasuring) {
-  const AutoPlan p = plan_with_step_budget(size_t{1} << 40);
+  const AutoPlan p = plan_with_step_budget(size_t{1} << 40, true);
   EXPECT_EQ(p.planned_step_bytes, p.exact_step_bytes);
   EXPECT_EQ(p.predicted_error, 0.0);
   EXPECT_EQ(p.measuring_seconds, 0.0);
@@ -46,7 +47,7 @@ TEST(AutoPlan, AmpleBudgetKeepsExactWithoutMeasuring) {
 }
 
 TEST(AutoPlan, FitsTheBudgetAndTheRunPlansAndMeasuresExactlyThat) {
-  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40);
+  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
   const size_t budget = (ample.smallest_step_bytes + ample.exact_step_bytes) / 2;
   const AutoPlan p = plan_with_step_budget(budget);
   ASSERT_TRUE(p.fits);
@@ -67,7 +68,7 @@ TEST(AutoPlan, FitsTheBudgetAndTheRunPlansAndMeasuresExactlyThat) {
 }
 
 TEST(AutoPlan, BudgetBelowTheSmallestReachableStepIsRefused) {
-  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40);
+  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
   try {
     plan_with_step_budget(ample.smallest_step_bytes - 1);
     FAIL() << "expected MemoryBudgetError";
