@@ -8,6 +8,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "training/distributed/launch.h"
 
 int main(int argc, char** argv) {
   frugal::cli::ensure_fast_blas_kernels(argc, argv);
@@ -27,6 +28,11 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
+    const frugal::LaunchInfo launch = frugal::detect_launch();
+    if (launch.size > 1 && !app.got_subcommand("train"))
+      throw frugal::ConfigError("started as rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.size) +
+                                " by " + launch.launcher + ": only `frugal train` runs on several ranks "
+                                "(docs/distributed.md); run this command as a single process");
     for (auto& action : actions) {
       int rc = action();
       if (rc >= 0) return rc;

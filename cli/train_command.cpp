@@ -1,10 +1,13 @@
 // frugal train --config F [--set k=v]... [--resume DIR] [--init W.safetensors] [--output DIR]
+// Under mpirun/srun every rank runs this; they train one model together (docs/distributed.md).
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "training/config/frugal_schema.h"
+#include "training/distributed/connect.h"
 #include "training/trainer.h"
 
 namespace frugal::cli {
@@ -38,7 +41,27 @@ Action add_train_command(CLI::App& app) {
       opts.run_dir = args->output.empty() ? run_dir_for(config) : args->output;
     }
     opts.init_file = args->init;
-    nlohmann::json summary = run_training(config, opts);
+    const LaunchInfo launch = detect_launch();
+    std::unique_ptr<Communicator> comm;
+    if (launch.launched()) {
+      const double timeout = config.contains("distributed") ? config["distributed"].value("timeout_s", 300.0) : 300.0;
+      comm = connect_job(launch, timeout, parse_device(config.value("device", std::string("cpu"))));
+      // Every line says which rank wrote it; ranks other than 0 report only warnings and errors.
+      log().set_pattern("[%H:%M:%S.%e] [rank " + std::to_string(comm->rank()) + "] [%^%l%$] %v");
+      if (comm->rank() != 0) log().set_level(spdlog::level::warn);
+    }
+    nlohmann::json summary;
+    try {
+      summary = run_training(config, opts, comm.get());
+    } catch (const std::exception& e) {
+      if (!comm || comm->size() == 1) throw;
+      // The other ranks would wait for this one until their timeout: end the whole job now.
+      const auto* error = dynamic_cast<const Error*>(&e);
+      log().error("{}{}", error ? "" : "internal error: ", e.what());
+      comm->abort(error && error->user_error() ? 2 : 1);
+    }
+    comm.reset();  // every rank finished: leave the job
+    if (launch.rank != 0) return 0;
     std::cout << "run directory: " << summary["run_dir"].get<std::string>() << "\n";
     if (!summary["test"]["accuracy"].is_null())
       std::cout << "final test accuracy: " << summary["test"]["accuracy"].get<double>() * 100 << "%\n";

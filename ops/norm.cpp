@@ -74,6 +74,10 @@ void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
     invstd = mean + channels_;
   }
   bool update = args.update_running_stats;
+  if (replicas_) {
+    replica_forward(x, y, mean, invstd, update, relu);
+    return;
+  }
   kernels().batchnorm_forward_train(n, channels_, s, x, weight_.value.device_f32(), bias_.value.device_f32(), eps_, momentum_,
                               update ? running_mean_.value.device_f32() : nullptr,
                               update ? running_var_.value.device_f32() : nullptr, y, mean, invstd, relu);
@@ -83,12 +87,24 @@ void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
 void BatchNorm::backward(const BackwardArgs& args) {
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
+  if (replicas_) {
+    const float* mean = args.aux[0]->device_f32();
+    const float* invstd = args.aux[1]->device_f32();
+    kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
+                                 weight_.value.device_f32(), mean, invstd, nullptr, weight_.grad.device_f32(),
+                                 bias_.grad.device_f32(), false);
+    if (dx) replica_backward(args.inputs[0]->device_f32(), mean, invstd, invstd, args.grad_output->device_f32(),
+                             dx->device_f32());
+    return;
+  }
   kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
                          weight_.value.device_f32(), args.aux[0]->device_f32(), args.aux[1]->device_f32(),
                          dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32(), false);
 }
 
 void BatchNorm::backward_relu(const BackwardArgs& args) {
+  if (replicas_)
+    throw InternalError(where() + ": a ReLU folded into a BatchNorm with statistics over replicas");
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
   kernels().batchnorm_relu_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
@@ -99,6 +115,15 @@ void BatchNorm::backward_relu(const BackwardArgs& args) {
 void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
                                          const Tensor& grad_output, Tensor* grad_input) {
   const int64_t n = output_shape()[0], s = spatial_size();
+  if (replicas_) {
+    kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(),
+                                           weight_.value.device_f32(), save_invstd.device_f32(), nullptr,
+                                           weight_.grad.device_f32(), bias_.grad.device_f32(), false);
+    if (grad_input)
+      replica_backward(xhat.device_f32(), nullptr, nullptr, save_invstd.device_f32(), grad_output.device_f32(),
+                       grad_input->device_f32());
+    return;
+  }
   kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(), weight_.value.device_f32(),
                                    save_invstd.device_f32(), grad_input ? grad_input->device_f32() : nullptr,
                                    weight_.grad.device_f32(), bias_.grad.device_f32(), false);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
+#include "training/distributed/checkpoint_state.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -51,11 +52,18 @@ void load_weights(const std::string& file, Graph& graph) {
 }
 
 void save_checkpoint(const std::string& dir, Experiment& e, const TrainingPosition& pos) {
+  // Data parallel: every rank takes part in gathering the state; rank 0 alone writes.
+  NamedTensors opt;
+  if (e.data_parallel) {
+    opt = gather_optimizer_entries(e);
+    if (!e.data_parallel->writes_files()) return;
+  } else {
+    if (e.optimizer) opt = e.optimizer->state();
+    for (auto& m : mode_state(e)) opt.push_back(m);
+  }
   fs::create_directories(dir);
   std::map<std::string, std::string> meta{{"step", std::to_string(pos.step)}, {"format", "frugal"}};
   save_safetensors(dir + "/model.safetensors", model_state(*e.graph), meta);
-  NamedTensors opt = e.optimizer ? e.optimizer->state() : NamedTensors{};
-  for (auto& m : mode_state(e)) opt.push_back(m);
   save_safetensors(dir + "/optimizer.safetensors", opt, meta);
   nlohmann::json state = {{"epoch", pos.epoch},
                           {"batch_in_epoch", pos.batch_in_epoch},
@@ -65,6 +73,7 @@ void save_checkpoint(const std::string& dir, Experiment& e, const TrainingPositi
                           {"wall_seconds", pos.wall_seconds},
                           {"seed", e.config.value("seed", 0)},
                           {"config_hash", config_hash(e.config)},
+                          {"world_size", e.data_parallel ? e.data_parallel->size() : 1},
                           {"rng", {{"kind", "philox4x32-10"}, {"keyed_by", "seed, stream, step/epoch"}}}};
   write_file_atomic(dir + "/state.json", state.dump(2) + "\n");
 }
@@ -83,6 +92,12 @@ TrainingPosition load_checkpoint(const std::string& dir, Experiment& e) {
   pos.step = state.at("step").get<int64_t>();
   pos.best_test_accuracy = state.value("best_test_accuracy", 0.0);
   pos.wall_seconds = state.value("wall_seconds", 0.0);
+  // A step's samples, the shards of each epoch and per-rank mode state depend on the rank count.
+  const int saved_ranks = state.value("world_size", 1), ranks = e.data_parallel ? e.data_parallel->size() : 1;
+  if (saved_ranks != ranks)
+    throw ConfigError(state_file + ": the run was trained on " + std::to_string(saved_ranks) + " rank(s); resume it with " +
+                      (saved_ranks == 1 ? std::string("a single process") : "mpirun -np " + std::to_string(saved_ranks)) +
+                      ", not " + std::to_string(ranks));
   for (const char* name : {"model.safetensors", "optimizer.safetensors"}) {
     const std::string file = dir + "/" + name;
     SafetensorsFile f = load_safetensors(file);
@@ -93,6 +108,10 @@ TrainingPosition load_checkpoint(const std::string& dir, Experiment& e) {
     if (std::string(name) == "model.safetensors") {
       copy_named(file, f.tensors, model_state(*e.graph));
     } else {
+      if (e.data_parallel) {
+        load_optimizer_entries(e, f.tensors, file);
+        continue;
+      }
       NamedTensors opt, modes;
       for (auto& [n, t] : f.tensors) (n.rfind("mode.", 0) == 0 ? modes : opt).emplace_back(n, t);
       if (e.optimizer) e.optimizer->load_state(opt);

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include "core/error.h"
+#include "training/distributed/data_parallel_setup.h"
 #include "training/models/models.h"
 #include "training/modes/registry.h"
 #include "training/optim/adamw.h"
@@ -54,13 +55,11 @@ LoaderOptions train_loader_options(const nlohmann::json& config) {
   return lo;
 }
 
-namespace {
-
-std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, const std::vector<Parameter*>& params) {
+std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, std::vector<ParameterSlice> params) {
   const auto& o = config.at("optimizer");
   const bool decay_all = o.value("decay_bn_and_bias", true);
   // Biases and BN parameters are the 1-D tensors; exempt them from weight decay when asked.
-  for (Parameter* p : params) p->weight_decay = decay_all || p->value.ndim() > 1;
+  for (const ParameterSlice& p : params) p.param->weight_decay = decay_all || p.param->value.ndim() > 1;
   const std::string name = o.value("name", std::string("sgd"));
   if (name == "sgd") {
     SgdOptions s;
@@ -81,6 +80,8 @@ std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, const st
   throw ConfigError("optimizer.name: unknown optimizer '" + name + "' (valid: sgd, adamw)");
 }
 
+namespace {
+
 // MEM-DFA updates each layer inside its step: one optimizer per layer with trainable parameters.
 std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json& config, Graph& graph) {
   std::vector<std::unique_ptr<Optimizer>> layers;
@@ -88,14 +89,14 @@ std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json
     std::vector<Parameter*> params;
     for (Parameter* p : graph.layer(i).parameters())
       if (p->trainable) params.push_back(p);
-    layers.push_back(params.empty() ? nullptr : make_optimizer(config, params));
+    layers.push_back(params.empty() ? nullptr : make_optimizer(config, {params.begin(), params.end()}));
   }
   return std::make_unique<PerLayerOptimizer>(std::move(layers));
 }
 
 }  // namespace
 
-Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
+Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm) {
   Experiment e;
   e.config = config;
   apply_thread_setting(config.value("threads", 0));
@@ -120,17 +121,25 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
 
   const bool drop_last = data.value("drop_last", true);
   const int64_t n = e.train_data->size();
-  e.steps_per_epoch = drop_last ? n / batch : (n + batch - 1) / batch;
+  // A step takes batch_size samples on every rank; a short last step is dropped when some rank would
+  // get none (as the loader does: datasets/loader.h).
+  const int64_t ranks = comm ? comm->size() : 1, step = batch * ranks;
+  e.steps_per_epoch = drop_last ? n / step : (n + step - 1) / step;
+  if (e.steps_per_epoch > 0 && n - (e.steps_per_epoch - 1) * step < ranks) --e.steps_per_epoch;
   if (e.steps_per_epoch == 0)
-    throw ConfigError("data.batch_size: " + std::to_string(batch) + " is larger than the " + std::to_string(n) +
-                      " training samples (with drop_last)");
-  if (runs_mem_dfa(*e.executor)) {
+    throw ConfigError("data.batch_size: " + std::to_string(batch) +
+                      (ranks > 1 ? " per rank x " + std::to_string(ranks) + " ranks" : std::string()) +
+                      " is larger than the " + std::to_string(n) + " training samples (with drop_last)");
+  if (comm) {
+    make_data_parallel(e, *comm);
+  } else if (runs_mem_dfa(*e.executor)) {
     auto per_layer = make_per_layer_optimizer(config, *e.graph);
     e.step_schedule =
         std::make_unique<MemDfaSchedule>(*e.executor, *per_layer, planner, e.num_classes, label_smoothing);
     e.optimizer = std::move(per_layer);
   } else {
-    e.optimizer = make_optimizer(config, e.graph->trainable_parameters());
+    const std::vector<Parameter*> params = e.graph->trainable_parameters();
+    e.optimizer = make_optimizer(config, {params.begin(), params.end()});
     e.step_schedule = std::make_unique<PlainSchedule>(*e.executor, *e.optimizer);
   }
   const auto& s = config.at("schedule");

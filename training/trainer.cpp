@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/sinks/basic_file_sink.h>
@@ -13,6 +14,7 @@
 #include "datasets/loader.h"
 #include "memory/profiler.h"
 #include "training/checkpoint.h"
+#include "training/distributed/distributed_evaluation.h"
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
@@ -76,15 +78,31 @@ void append_line(const std::string& file, const std::string& line) {
 
 }  // namespace
 
-nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts) {
+nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts, Communicator* comm) {
   const auto start = Clock::now();
   const std::string dir = opts.run_dir;
-  fs::create_directories(dir);
-  RunLog run_log(dir);
-  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
+  const bool writer = !comm || comm->rank() == 0;  // rank 0 alone writes the run directory
+  std::optional<RunLog> run_log;
+  if (writer) {
+    fs::create_directories(dir);
+    run_log.emplace(dir);
+    write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
+  }
   const std::string name = config.at("name").get<std::string>();
+  if (comm) check_same_config(*comm, config);
 
-  Experiment e = build_experiment(config, ExperimentUse::Train);
+  Experiment e = build_experiment(config, ExperimentUse::Train, comm);
+  DataParallel* dp = e.data_parallel.get();
+  const int ranks = dp ? dp->size() : 1;
+  // Sums over the ranks (a no-op alone): train metrics and progress lines cover every rank's samples.
+  auto global = [&](std::initializer_list<double*> values, const char* what) {
+    if (!dp) return;
+    std::vector<double> v;
+    for (double* x : values) v.push_back(*x);
+    dp->sum(v.data(), static_cast<int64_t>(v.size()), what);
+    size_t i = 0;
+    for (double* x : values) *x = v[i++];
+  };
   const auto& train_cfg = config.at("train");
   const int64_t epochs = train_cfg.value("epochs", int64_t{1});
   const int64_t max_steps = train_cfg.value("max_steps", int64_t{0});
@@ -99,6 +117,12 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   log().info("run '{}' in {}: {} on {} ({} train / {} test samples, {} classes), {} parameters", name, dir,
              config.at("model").at("arch").get<std::string>(), e.train_data->describe(), e.train_data->size(),
              e.test_data->size(), e.num_classes, trainable_parameter_count(*e.graph));
+  if (dp)
+    log().info("data parallel over {} ({} buckets; batch {} per rank, {} per step; sharding: {})",
+               comm->describe(), dp->flat().buckets().size(), config.at("data").value("batch_size", int64_t{128}),
+               config.at("data").value("batch_size", int64_t{128}) * ranks,
+               dp->options().shard_gradients ? "optimizer state and gradients"
+               : dp->options().shard_optimizer_state ? "optimizer state" : "none");
 
   // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
   // outer-product error-feedback memory) from the training batch.
@@ -107,17 +131,22 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   TrainingPosition pos;
   if (opts.resume) {
     pos = load_checkpoint(ckpt_dir, e);
-    truncate_metrics(metrics_file, pos.epoch);
+    if (writer) truncate_metrics(metrics_file, pos.epoch);
     log().info("resumed from {} at epoch {} batch {} (step {})", ckpt_dir, pos.epoch, pos.batch_in_epoch, pos.step);
   } else {
     if (!opts.init_file.empty()) {
       load_weights(opts.init_file, *e.graph);
       log().info("initial weights from {}", opts.init_file);
     }
-    write_file_atomic(metrics_file, "");
+    if (writer) write_file_atomic(metrics_file, "");
   }
 
-  Loader loader(*e.train_data, train_loader_options(config));
+  LoaderOptions loader_options = train_loader_options(config);
+  if (dp) {
+    loader_options.shard_rank = dp->rank();
+    loader_options.shard_count = ranks;
+  }
+  Loader loader(*e.train_data, loader_options);
   const int64_t batch = loader.options().batch_size;
   nlohmann::json last_train = {{"loss", nullptr}, {"accuracy", nullptr}};
   nlohmann::json last_test = {{"loss", nullptr}, {"accuracy", nullptr}};
@@ -137,6 +166,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     bool budget_hit = false;
     while (loader.next(b)) {
       const float lr = e.schedule->lr_at(pos.step);
+      if (dp) dp->set_global_batch(b.global_size);
       StepResult r = e.step_schedule->train_step(b.images, b.labels, static_cast<uint64_t>(pos.step), seed, lr);
       if (!std::isfinite(r.loss))
         throw Error("training diverged: loss is " + std::to_string(r.loss) + " at step " + std::to_string(pos.step) +
@@ -146,17 +176,20 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       loss_sum += static_cast<double>(r.loss) * r.samples;
       correct += r.correct;
       seen += r.samples;
-      window_images += r.samples;
+      window_images += dp ? b.global_size : r.samples;  // images/s over all ranks
       if (!memory_report_written) {
         MemoryReport report = training_memory_report(e, batch, {{"name", name}, {"phase", "training"}});
-        write_memory_report(report, dir);
+        if (writer) write_memory_report(report, dir);
         memory_report_written = true;
       }
       if (pos.step % log_every == 0) {
         double ips = window_images / std::max(seconds_since(window_start), 1e-9);
-        log().info("epoch {} step {} ({}/{}) loss {:.4f} acc {:.2f}% lr {:.4g} {:.0f} img/s mem {} rss {}", epoch + 1,
-                   pos.step, pos.batch_in_epoch, e.steps_per_epoch, loss_sum / seen, 100.0 * correct / seen, lr, ips,
-                   mib(e.step_schedule->planner().held_bytes()), mib(peak_rss_bytes()));
+        double window[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+        global({&window[0], &window[1], &window[2]}, "progress line sums");
+        log().info("epoch {} step {} ({}/{}) loss {:.4f} acc {:.2f}% lr {:.4g} {:.0f} img/s mem {} rss {}{}", epoch + 1,
+                   pos.step, pos.batch_in_epoch, e.steps_per_epoch, window[0] / window[2], 100.0 * window[1] / window[2],
+                   lr, ips, mib(e.step_schedule->planner().held_bytes()), mib(peak_rss_bytes()),
+                   dp ? communication_summary(dp->stats()) : std::string());
         window_start = Clock::now();
         window_images = 0;
       }
@@ -166,6 +199,11 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       }
     }
     const double epoch_seconds = seconds_since(epoch_start);
+    double epoch_sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+    global({&epoch_sums[0], &epoch_sums[1], &epoch_sums[2]}, "epoch training sums");
+    loss_sum = epoch_sums[0];
+    correct = static_cast<int64_t>(epoch_sums[1]);
+    seen = static_cast<int64_t>(epoch_sums[2]);
     images_total += seen;
     train_seconds_total += epoch_seconds;
     if (seen > 0) last_train = {{"loss", loss_sum / seen}, {"accuracy", static_cast<double>(correct) / seen}};
@@ -181,7 +219,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                               {"images_per_second", seen / std::max(epoch_seconds, 1e-9)},
                               {"seconds", epoch_seconds}};
     if (evaluate || budget_hit) {
-      EvalResult t = evaluate_dataset(*e.executor, *e.test_data, test_batch, loader.options());
+      EvalResult t = dp ? evaluate_data_parallel(*dp, *e.executor, *e.test_data, test_batch, loader.options())
+                        : evaluate_dataset(*e.executor, *e.test_data, test_batch, loader.options());
       last_test = {{"loss", t.loss}, {"accuracy", t.accuracy}};
       pos.best_test_accuracy = std::max(pos.best_test_accuracy, t.accuracy);
       metrics["test_loss"] = t.loss;
@@ -190,7 +229,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                  epoch + 1, last_train["loss"].get<double>(), 100 * last_train["accuracy"].get<double>(), t.loss,
                  100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
     }
-    if (epoch_done) append_line(metrics_file, metrics.dump());
+    if (epoch_done && writer) append_line(metrics_file, metrics.dump());
     pos.wall_seconds += epoch_seconds;
     const bool last = budget_hit || pos.epoch >= epochs;
     if ((checkpoint_every > 0 && epoch_done && pos.epoch % checkpoint_every == 0) || last)
@@ -213,8 +252,24 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                             {"train_seconds", train_seconds_total},
                             {"images_per_second", images_total / std::max(train_seconds_total, 1e-9)},
                             {"peak_rss_bytes", peak_rss_bytes()},
+                            {"world_size", ranks},
                             {"run_dir", dir}};
-  write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  if (dp) {
+    // Each rank's planned step peak (its arena plus what persists: weights, gradients, state) and RSS.
+    size_t persistent = 0;
+    full_step_description(e, e.step_schedule->plan(batch), &persistent);
+    const std::vector<double> planned = dp->gather_per_rank(
+        static_cast<double>(e.step_schedule->planner().predicted_peak_bytes() + persistent), "summary (peaks)");
+    const std::vector<double> rss = dp->gather_per_rank(static_cast<double>(peak_rss_bytes()), "summary (RSS)");
+    summary["per_rank_peak_bytes"] = nlohmann::json::array();
+    summary["per_rank_peak_rss_bytes"] = nlohmann::json::array();
+    for (int r = 0; r < ranks; ++r) {
+      summary["per_rank_peak_bytes"].push_back(static_cast<size_t>(planned[static_cast<size_t>(r)]));
+      summary["per_rank_peak_rss_bytes"].push_back(static_cast<size_t>(rss[static_cast<size_t>(r)]));
+    }
+    summary["communication"] = communication_json(dp->stats());
+  }
+  if (writer) write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   log().info("run '{}' {}: test accuracy {:.2f}% after {} epochs ({} steps), {:.1f} s; results in {}", name, status,
              last_test["accuracy"].is_null() ? 0.0 : 100 * last_test["accuracy"].get<double>(), pos.epoch, pos.step,
              wall, dir);

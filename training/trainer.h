@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "training/distributed/communicator.h"
+
 namespace frugal {
 
 struct TrainOptions {
@@ -13,8 +15,10 @@ struct TrainOptions {
   std::string init_file;   // start from these weights (.safetensors), empty = fresh init
 };
 
-// Runs training for a resolved config; returns the summary (also written to summary.json).
-nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts);
+// Runs training for a resolved config; returns the summary (also written to summary.json). With `comm`,
+// one rank of a data-parallel job (docs/distributed.md): every rank calls this, rank 0 alone writes the
+// run directory.
+nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts, Communicator* comm = nullptr);
 
 // Evaluates a checkpoint on the test split; returns {"loss", "accuracy", "samples"}.
 nlohmann::json run_evaluation(const nlohmann::json& config, const std::string& checkpoint);

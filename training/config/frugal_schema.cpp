@@ -168,6 +168,18 @@ Schema output_section() {
   });
 }
 
+Schema distributed_section() {
+  return Schema::object({
+      {"sync_batchnorm", Schema::boolean().def(false).describe("BatchNorm statistics over every rank's batch")},
+      {"shard_optimizer_state",
+       Schema::boolean().def(false).describe("ZeRO-1: each rank keeps and updates 1/N of the optimizer state")},
+      {"shard_gradients",
+       Schema::boolean().def(false).describe("ZeRO-2: reduce-scatter into 1/N of the gradients (needs ZeRO-1)")},
+      {"bucket_mb", positive().def(0.25).describe("gradients reduced per collective, MiB")},
+      {"timeout_s", positive().def(300).describe("longest wait of any collective before the job ends")},
+  });
+}
+
 Schema build_frugal_schema() {
   return Schema::object({
       {"name", Schema::string().required().describe("run name")},
@@ -182,6 +194,7 @@ Schema build_frugal_schema() {
       {"schedule", schedule_section()},
       {"train", train_section()},
       {"output", output_section()},
+      {"distributed", distributed_section().describe("data-parallel runs (mpirun/srun), docs/distributed.md")},
   });
 }
 

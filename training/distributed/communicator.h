@@ -27,7 +27,8 @@ namespace frugal {
 struct BucketOp {
   enum class Kind {
     AllReduce,      // data [size*chunk] in place: afterwards the sum over ranks, on every rank
-    ReduceScatter,  // data [size*chunk] is this rank's contribution; result [chunk] gets the sum of chunk rank()
+    ReduceScatter,  // data [size*chunk] is this rank's contribution; result [chunk] gets the sum of chunk
+                    // rank() (result may be that chunk of data itself: in place)
     AllGather,      // data [size*chunk] in place: chunk r of rank r goes to every rank
   };
   Kind kind = Kind::AllReduce;
@@ -63,10 +64,13 @@ class Communicator {
   virtual void broadcast(void* data, size_t bytes, int root, const std::string& what) = 0;
 
   // ---- gradient channel ----
-  virtual void queue(BucketOp op) = 0;
-  // Returns when every queued op has finished and its results may be read by the device's next
-  // kernels. Rethrows an error raised by an op.
-  virtual void wait_queue() = 0;
+  // Queues `op` behind the ops queued before; returns its ticket (1, 2, ... over the run).
+  virtual uint64_t queue(BucketOp op) = 0;
+  // Returns when the op with `ticket` and every op before it have finished, and their results may be
+  // read (or their buffers overwritten) by the device's next kernels. Rethrows an error raised by an op.
+  virtual void wait_for(uint64_t ticket) = 0;
+  void wait_queue() { wait_for(last_ticket()); }
+  virtual uint64_t last_ticket() const = 0;
   // The busy intervals of ops finished since the last call (for overlap statistics).
   virtual BusyIntervals take_busy_intervals() { return {}; }
 

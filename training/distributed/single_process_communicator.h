@@ -19,12 +19,14 @@ class SingleProcessCommunicator final : public Communicator {
   void gather(const void* send, void* recv, size_t bytes_per_rank, int root, const std::string&) override;
   void broadcast(void*, size_t, int, const std::string&) override {}
 
-  void queue(BucketOp op) override;  // runs it at once
-  void wait_queue() override {}
+  uint64_t queue(BucketOp op) override;  // runs it at once
+  void wait_for(uint64_t) override {}
+  uint64_t last_ticket() const override { return tickets_; }
   [[noreturn]] void abort(int code) override;
 
  private:
   Device device_;
+  uint64_t tickets_ = 0;
 };
 
 }  // namespace frugal

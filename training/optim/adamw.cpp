@@ -25,7 +25,7 @@ void check_options(const AdamWOptions& o) {
 
 class AdamW final : public PerParameterStateOptimizer {
  public:
-  AdamW(std::vector<Parameter*> params, AdamWOptions opts, Allocator* alloc)
+  AdamW(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc)
       : PerParameterStateOptimizer("AdamW", std::move(params), {"exp_avg", "exp_avg_sq"}, alloc),
         opts_(opts) {}
 
@@ -47,8 +47,8 @@ class AdamW final : public PerParameterStateOptimizer {
     s.neg_step_size = static_cast<float>(-(lr_d / (1.0 - std::pow(beta1, t))));
     s.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
     kernels_for(param.value.device())
-        .adamw_update(param.value.numel(), s, param.value.device_f32(), param.grad.device_f32(),
-                      slot.buffers[0].device_f32(), slot.buffers[1].device_f32());
+        .adamw_update(slot.count, s, slot.value_data(), slot.grad_data(), slot.buffers[0].device_f32(),
+                      slot.buffers[1].device_f32());
   }
 
  private:
@@ -57,7 +57,7 @@ class AdamW final : public PerParameterStateOptimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts, Allocator* alloc) {
+std::unique_ptr<Optimizer> make_adamw(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc) {
   check_options(opts);
   return std::make_unique<AdamW>(std::move(params), opts, alloc);
 }

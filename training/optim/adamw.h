@@ -10,6 +10,7 @@
 #include "core/allocator.h"
 #include "core/parameter.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 
 namespace frugal {
 
@@ -20,7 +21,7 @@ struct AdamWOptions {
 // Weight decay applies only to parameters with weight_decay == true. State: "<param>.exp_avg" and
 // "<param>.exp_avg_sq". Throws ConfigError naming the option for betas outside [0, 1) or negative
 // eps / weight_decay.
-std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts,
+std::unique_ptr<Optimizer> make_adamw(std::vector<ParameterSlice> params, AdamWOptions opts,
                                       Allocator* alloc = nullptr);
 
 }  // namespace frugal

@@ -28,7 +28,7 @@ void check_options(const SgdOptions& o) {
 
 class Sgd final : public PerParameterStateOptimizer {
  public:
-  Sgd(std::vector<Parameter*> params, SgdOptions opts, Allocator* alloc)
+  Sgd(std::vector<ParameterSlice> params, SgdOptions opts, Allocator* alloc)
       : PerParameterStateOptimizer("SGD", std::move(params),
                                    opts.momentum != 0 ? std::vector<std::string>{"momentum_buffer"}
                                                       : std::vector<std::string>{},
@@ -48,7 +48,7 @@ class Sgd final : public PerParameterStateOptimizer {
     s.first_step = step == 1;
     s.nesterov = opts_.nesterov;
     kernels_for(param.value.device())
-        .sgd_update(param.value.numel(), s, param.value.device_f32(), param.grad.device_f32(),
+        .sgd_update(slot.count, s, slot.value_data(), slot.grad_data(),
                     slot.buffers.empty() ? nullptr : slot.buffers[0].device_f32());
   }
 
@@ -58,7 +58,7 @@ class Sgd final : public PerParameterStateOptimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts, Allocator* alloc) {
+std::unique_ptr<Optimizer> make_sgd(std::vector<ParameterSlice> params, SgdOptions opts, Allocator* alloc) {
   check_options(opts);
   return std::make_unique<Sgd>(std::move(params), opts, alloc);
 }

@@ -11,6 +11,7 @@
 #include "core/allocator.h"
 #include "core/parameter.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 
 namespace frugal {
 
@@ -22,7 +23,7 @@ struct SgdOptions {
 // Weight decay applies only to parameters with weight_decay == true. State: "<param>.momentum_buffer"
 // (when momentum != 0). Throws ConfigError naming the option for negative values or nesterov without
 // momentum or with dampening (as PyTorch does).
-std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts,
+std::unique_ptr<Optimizer> make_sgd(std::vector<ParameterSlice> params, SgdOptions opts,
                                     Allocator* alloc = nullptr);
 
 }  // namespace frugal

@@ -272,17 +272,18 @@ void MpiCommunicator::broadcast(void* data, size_t bytes, int root, const std::s
 
 // ---- gradient channel ----
 
-void MpiCommunicator::queue(BucketOp op) {
+uint64_t MpiCommunicator::queue(BucketOp op) {
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
     pending_.push_back(std::move(op));
   }
   queue_changed_.notify_all();
+  return ++queued_;
 }
 
-void MpiCommunicator::wait_queue() {
+void MpiCommunicator::wait_for(uint64_t ticket) {
   std::unique_lock<std::mutex> lock(queue_mutex_);
-  queue_changed_.wait(lock, [&] { return (pending_.empty() && !busy_) || error_; });
+  queue_changed_.wait(lock, [&] { return finished_ >= ticket || error_; });
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
@@ -300,7 +301,6 @@ void MpiCommunicator::progress_loop() {
       if (pending_.empty()) return;  // stopping, nothing left
       op = std::move(pending_.front());
       pending_.pop_front();
-      busy_ = true;
     }
     const double start = now_seconds();
     std::exception_ptr error;
@@ -312,7 +312,7 @@ void MpiCommunicator::progress_loop() {
     const double end = now_seconds();
     {
       std::lock_guard<std::mutex> lock(queue_mutex_);
-      busy_ = false;
+      ++finished_;
       busy_intervals_.emplace_back(start, end);
       if (error && !error_) error_ = error;
     }
@@ -350,9 +350,16 @@ void MpiCommunicator::run(BucketOp& op) {
       break;
     }
     case BucketOp::Kind::ReduceScatter:
-      start([&](MPI_Request* r) {
-        return MPI_Ireduce_scatter_block(op.data, op.result, chunk, MPI_FLOAT, MPI_SUM, gradient_, r);
-      }, "MPI_Ireduce_scatter_block");
+      if (op.result == op.data + static_cast<int64_t>(rank_) * op.chunk) {  // in place, as in AllReduce
+        start([&](MPI_Request* r) {
+          return MPI_Ireduce_scatter_block(MPI_IN_PLACE, op.data, chunk, MPI_FLOAT, MPI_SUM, gradient_, r);
+        }, "MPI_Ireduce_scatter_block");
+        if (op.result != op.data) std::memmove(op.result, op.data, static_cast<size_t>(op.chunk) * sizeof(float));
+      } else {
+        start([&](MPI_Request* r) {
+          return MPI_Ireduce_scatter_block(op.data, op.result, chunk, MPI_FLOAT, MPI_SUM, gradient_, r);
+        }, "MPI_Ireduce_scatter_block");
+      }
       if (op.post_scale != 1.0f) k.scale(op.chunk, op.post_scale, op.result, op.result);
       break;
     case BucketOp::Kind::AllGather:

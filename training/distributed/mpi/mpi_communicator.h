@@ -40,11 +40,16 @@ class MpiCommunicator final : public Communicator {
   void gather(const void* send, void* recv, size_t bytes_per_rank, int root, const std::string& what) override;
   void broadcast(void* data, size_t bytes, int root, const std::string& what) override;
 
-  void queue(BucketOp op) override;
-  void wait_queue() override;
+  uint64_t queue(BucketOp op) override;
+  void wait_for(uint64_t ticket) override;
+  uint64_t last_ticket() const override { return queued_; }
   BusyIntervals take_busy_intervals() override;
 
   [[noreturn]] void abort(int code) override;
+  // Ends the job as a timed-out collective does: asks the other ranks where they are, names the silent
+  // ones. For a communicator that waits on MPI's behalf (NCCL's gradient channel).
+  [[noreturn]] void fail_waiting(const std::string& what) { report_timeout(kGradient, what); }
+  double timeout_s() const { return timeout_s_; }
 
  private:
   enum Channel { kControl = 0, kGradient = 1 };
@@ -77,7 +82,8 @@ class MpiCommunicator final : public Communicator {
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
   std::deque<BucketOp> pending_;
-  bool busy_ = false, stopping_ = false;
+  bool stopping_ = false;
+  uint64_t queued_ = 0, finished_ = 0;  // tickets handed out / ops done (queued_: training thread only)
   std::exception_ptr error_;
   BusyIntervals busy_intervals_;
   std::thread progress_;
