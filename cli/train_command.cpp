@@ -49,6 +49,8 @@ Action add_train_command(CLI::App& app) {
       // Every line says which rank wrote it; ranks other than 0 report only warnings and errors.
       log().set_pattern("[%H:%M:%S.%e] [rank " + std::to_string(comm->rank()) + "] [%^%l%$] %v");
       if (comm->rank() != 0) log().set_level(spdlog::level::warn);
+      for (int r = 0; r < comm->size() && r < 64; ++r)
+        if (!comm->where(r).empty()) log().info("rank {} of {}: {}", r, comm->size(), comm->where(r));
     }
     nlohmann::json summary;
     try {

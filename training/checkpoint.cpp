@@ -10,6 +10,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "training/distributed/checkpoint_state.h"
+#include "training/distributed/data_parallel.h"
 
 namespace frugal {
 namespace fs = std::filesystem;

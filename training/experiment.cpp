@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include "core/error.h"
+#include "training/distributed/data_parallel.h"
 #include "training/distributed/data_parallel_setup.h"
 #include "training/models/models.h"
 #include "training/modes/registry.h"
@@ -14,6 +15,11 @@
 extern "C" void openblas_set_num_threads(int);
 
 namespace frugal {
+
+Experiment::Experiment() = default;
+Experiment::~Experiment() = default;
+Experiment::Experiment(Experiment&&) noexcept = default;
+Experiment& Experiment::operator=(Experiment&&) noexcept = default;
 
 void apply_thread_setting(int threads) {
   int n = threads > 0 ? threads : omp_get_num_procs();

@@ -7,7 +7,6 @@
 
 #include "datasets/dataset.h"
 #include "datasets/loader.h"
-#include "training/distributed/data_parallel.h"
 #include "training/executor.h"
 #include "training/graph.h"
 #include "training/optim/lr_schedule.h"
@@ -17,7 +16,15 @@
 
 namespace frugal {
 
+class Communicator;
+class DataParallel;
+
 struct Experiment {
+  Experiment();
+  ~Experiment();  // out of line: DataParallel is only declared here
+  Experiment(Experiment&&) noexcept;
+  Experiment& operator=(Experiment&&) noexcept;
+
   nlohmann::json config;
   std::unique_ptr<Dataset> train_data, test_data;  // train_data null when built for evaluation only
   Shape sample_shape;

@@ -5,6 +5,7 @@
 
 #include "memory/budget.h"
 #include "memory/profiler.h"
+#include "training/distributed/data_parallel.h"
 
 namespace frugal {
 namespace {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "training/distributed/data_parallel.h"
 
 namespace frugal {
 namespace {

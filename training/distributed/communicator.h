@@ -52,6 +52,8 @@ class Communicator {
   virtual int size() const = 0;
   // For logs: e.g. "MPI (Open MPI v4.1.4), 2 ranks on 1 host".
   virtual std::string describe() const = 0;
+  // Where rank r runs, e.g. "pid 1234 on node-3" ("" when unknown), for messages about it.
+  virtual std::string where(int r) const { return ""; }
   // The device whose memory the gradient channel reduces.
   virtual Device gradient_device() const = 0;
 

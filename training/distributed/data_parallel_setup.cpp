@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "ops/norm.h"
+#include "training/distributed/data_parallel.h"
 #include "training/distributed/data_parallel_schedule.h"
 #include "training/distributed/mem_dfa_data_parallel_schedule.h"
 #include "training/schedules/mem_dfa_schedule.h"

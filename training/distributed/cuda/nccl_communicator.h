@@ -30,6 +30,7 @@ class NcclCommunicator final : public Communicator {
   int rank() const override { return control_->rank(); }
   int size() const override { return control_->size(); }
   std::string describe() const override { return describe_; }
+  std::string where(int r) const override { return control_->where(r); }
   Device gradient_device() const override { return Device::CUDA; }
 
   void all_reduce_sum(double* data, int64_t n, const std::string& what) override {

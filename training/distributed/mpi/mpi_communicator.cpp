@@ -37,6 +37,12 @@ void check(int status, const char* call) {
   }
 }
 
+std::string format_seconds(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", s);
+  return text;
+}
+
 std::string host_name() {
   char name[256] = {};
   gethostname(name, sizeof name - 1);
@@ -67,13 +73,19 @@ MpiCommunicator::MpiCommunicator(double timeout_s) : timeout_s_(timeout_s) {
   MPI_Get_library_version(version, &len);
   std::string lib(version, static_cast<size_t>(len));
   lib = lib.substr(0, lib.find_first_of(",\n"));
-  // How many hosts: gather the host names on the control channel.
-  char mine[64] = {};
-  std::strncpy(mine, host_name().c_str(), sizeof mine - 1);
-  std::vector<char> all(sizeof mine * static_cast<size_t>(size_));
-  all_gather(mine, all.data(), sizeof mine, "start-up (host names)");
+  // Where every rank runs (process id and host), for messages about a rank, and how many hosts.
+  struct Place {
+    int64_t pid;
+    char host[56];
+  } mine{static_cast<int64_t>(getpid()), {}};
+  std::strncpy(mine.host, host_name().c_str(), sizeof mine.host - 1);
+  std::vector<Place> all(static_cast<size_t>(size_));
+  all_gather(&mine, all.data(), sizeof mine, "start-up (process ids and hosts)");
   std::vector<std::string> hosts;
-  for (int r = 0; r < size_; ++r) hosts.emplace_back(&all[sizeof mine * static_cast<size_t>(r)]);
+  for (const Place& p : all) {
+    hosts.emplace_back(p.host);
+    where_.push_back("pid " + std::to_string(p.pid) + " on " + p.host);
+  }
   std::sort(hosts.begin(), hosts.end());
   const auto distinct = std::unique(hosts.begin(), hosts.end()) - hosts.begin();
   describe_ = "MPI (" + lib + "), " + std::to_string(size_) + " ranks on " + std::to_string(distinct) +
@@ -204,16 +216,15 @@ void MpiCommunicator::report_timeout(Channel channel, const std::string& what) {
   for (int r = 0; r < size_; ++r) {
     if (r == rank_) continue;
     const Answer& a = answers[static_cast<size_t>(r)];
-    if (!a.answered) silent += (silent.empty() ? "" : ", ") + std::to_string(r);
+    if (!a.answered) silent += (silent.empty() ? "" : ", ") + std::to_string(r) + " (" + where(r) + ")";
     else elsewhere += "; rank " + std::to_string(r) + " " + std::string(a.text, strnlen(a.text, sizeof a.text));
   }
   std::string message = "rank " + std::to_string(rank_) + ": " + what + " (" +
                         (channel == kControl ? "control" : "gradient") + " channel) waited more than " +
-                        std::to_string(static_cast<int>(timeout_s_)) + " s (distributed.timeout_s) for the other ranks";
+                        format_seconds(timeout_s_) + " s (distributed.timeout_s) for the other ranks";
   if (!silent.empty())
     message += "; rank" + std::string(silent.find(',') != std::string::npos ? "s " : " ") + silent +
-               " did not answer within " + std::to_string(static_cast<int>(grace)) +
-               " s: dead, hung, or stopped outside the collectives";
+               " did not answer within " + format_seconds(grace) + " s: dead, hung, or stopped outside the collectives";
   message += elsewhere + ". Ending the job.";
   log().error("{}", message);
   MPI_Abort(MPI_COMM_WORLD, 1);

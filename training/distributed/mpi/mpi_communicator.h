@@ -18,6 +18,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "training/distributed/communicator.h"
 
@@ -33,6 +34,8 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string describe() const override { return describe_; }
+  // "pid 1234 on node-3": where rank r runs, for messages about it.
+  std::string where(int r) const override { return where_.at(static_cast<size_t>(r)); }
   Device gradient_device() const override { return Device::CPU; }
 
   void all_reduce_sum(double* data, int64_t n, const std::string& what) override;
@@ -65,6 +68,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   double timeout_s_;
   std::string describe_;
+  std::vector<std::string> where_;  // per rank
   MPI_Comm control_ = MPI_COMM_NULL, gradient_ = MPI_COMM_NULL, watch_ = MPI_COMM_NULL;
 
   std::mutex mpi_;                 // held around every MPI call after construction
