@@ -8,6 +8,7 @@ packages=(
   libopenblas-dev libomp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   zlib1g-dev libjpeg-dev
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-numpy
 )

@@ -72,7 +72,7 @@ std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, std::vec
     s.momentum = o.value("momentum", 0.9f);
     s.nesterov = o.value("nesterov", false);
     s.weight_decay = o.value("weight_decay", 0.0f);
-    return make_sgd(params, s);
+    return make_sgd_for_slices(std::move(params), s);
   }
   if (name == "adamw") {
     AdamWOptions a;
@@ -81,7 +81,7 @@ std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, std::vec
     a.beta2 = betas.at(1);
     a.eps = o.value("eps", 1e-8f);
     a.weight_decay = o.value("weight_decay", 0.01f);
-    return make_adamw(params, a);
+    return make_adamw_for_slices(std::move(params), a);
   }
   throw ConfigError("optimizer.name: unknown optimizer '" + name + "' (valid: sgd, adamw)");
 }

@@ -67,6 +67,8 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
   }
 
   // Every rank built its weights and feedback matrices from the same seed: check, rather than assume.
+  // Modes size their state from the training batch: plan it first (the trainer plans it anyway).
+  e.step_schedule->plan(batch);
   std::vector<std::pair<std::string, Tensor>> start = {{"all weights", dp->flat().weights()}};
   for (Parameter* p : graph.parameters())
     if (!p->trainable) start.emplace_back(p->name, p->value);

@@ -57,7 +57,11 @@ class AdamW final : public PerParameterStateOptimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_adamw(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc) {
+std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts, Allocator* alloc) {
+  return make_adamw_for_slices({params.begin(), params.end()}, opts, alloc);
+}
+
+std::unique_ptr<Optimizer> make_adamw_for_slices(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc) {
   check_options(opts);
   return std::make_unique<AdamW>(std::move(params), opts, alloc);
 }

@@ -21,7 +21,10 @@ struct AdamWOptions {
 // Weight decay applies only to parameters with weight_decay == true. State: "<param>.exp_avg" and
 // "<param>.exp_avg_sq". Throws ConfigError naming the option for betas outside [0, 1) or negative
 // eps / weight_decay.
-std::unique_ptr<Optimizer> make_adamw(std::vector<ParameterSlice> params, AdamWOptions opts,
+std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts,
+                                      Allocator* alloc = nullptr);
+// The same over slices of parameters (a rank's shard of the optimizer state, training/distributed/).
+std::unique_ptr<Optimizer> make_adamw_for_slices(std::vector<ParameterSlice> params, AdamWOptions opts,
                                       Allocator* alloc = nullptr);
 
 }  // namespace frugal

@@ -58,7 +58,11 @@ class Sgd final : public PerParameterStateOptimizer {
 
 }  // namespace
 
-std::unique_ptr<Optimizer> make_sgd(std::vector<ParameterSlice> params, SgdOptions opts, Allocator* alloc) {
+std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts, Allocator* alloc) {
+  return make_sgd_for_slices({params.begin(), params.end()}, opts, alloc);
+}
+
+std::unique_ptr<Optimizer> make_sgd_for_slices(std::vector<ParameterSlice> params, SgdOptions opts, Allocator* alloc) {
   check_options(opts);
   return std::make_unique<Sgd>(std::move(params), opts, alloc);
 }

@@ -23,7 +23,10 @@ struct SgdOptions {
 // Weight decay applies only to parameters with weight_decay == true. State: "<param>.momentum_buffer"
 // (when momentum != 0). Throws ConfigError naming the option for negative values or nesterov without
 // momentum or with dampening (as PyTorch does).
-std::unique_ptr<Optimizer> make_sgd(std::vector<ParameterSlice> params, SgdOptions opts,
+std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts,
+                                    Allocator* alloc = nullptr);
+// The same over slices of parameters (a rank's shard of the optimizer state, training/distributed/).
+std::unique_ptr<Optimizer> make_sgd_for_slices(std::vector<ParameterSlice> params, SgdOptions opts,
                                     Allocator* alloc = nullptr);
 
 }  // namespace frugal

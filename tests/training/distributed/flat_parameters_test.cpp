@@ -12,7 +12,7 @@ namespace {
 
 // A CNN with BatchNorm (convolutions, BN weights and biases, a linear classifier) on 8x8 images.
 std::unique_ptr<Graph> small_cnn() {
-  return build_model({{"arch", "cnn"}, {"channels", {4, 8}}, {"batch_norm", true}, {"activation", "relu"}, {"dropout", 0.0}},
+  return build_model({{"arch", "cnn"}, {"channels", {4, 8}}, {"batch_norm", true}, {"activation", "relu"}, {"dropout", 0.0}, {"hidden", {16}}},
                      Shape{1, 8, 8}, 10, 7);
 }
 
