@@ -75,6 +75,36 @@ TEST_P(TwoRanksMatchOneRank, TwoRanksOfBatchBMatchOneRankOfBatch2B) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, TwoRanksMatchOneRank, ::testing::Values("exact", "fa", "dfa", "mem_dfa"));
 
+// The modes whose gradients are estimates (quantized stashes, few-bit activation codes, randomized
+// traces): one rank under mpirun is the single-process run bit for bit (the data-parallel step and layout
+// change no value), and two ranks train, with sync_batchnorm so that the quantized BatchNorm backward
+// (from its normalised codes) goes through the replica sums too.
+class ApproximateModes : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ApproximateModes, OneRankIsTheSingleProcessRunAndTwoRanksTrain) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  const std::string mode = GetParam();
+  TempDir dir("dp_modes_" + mode);
+  nlohmann::json c = bn_config(16);
+  c["backward"] = {{"default", {{"mode", mode}}}};
+  if (mode == "quantized") c["backward"]["default"]["bits"] = 4;
+  const std::string file = write(dir, "c.json", c);
+  CliResult alone = run_frugal("train --config " + file + " --output " + dir.str("alone"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  CliResult one = run_mpi(1, "train --config " + file + " --output " + dir.str("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_TRUE(read_text(model_of(dir, "alone")) == read_text(model_of(dir, "one")));
+  EXPECT_TRUE(read_text(dir.path() / "alone/checkpoint/optimizer.safetensors") ==
+              read_text(dir.path() / "one/checkpoint/optimizer.safetensors"));
+  CliResult two = run_mpi(2, "train --config " + file + " --set distributed.sync_batchnorm=true --output " + dir.str("two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const auto summary = nlohmann::json::parse(read_text(dir.path() / "two/summary.json"));
+  EXPECT_EQ(summary["world_size"], 2);
+  EXPECT_LT(summary["train"]["loss"].get<double>(), 1.3) << "chance is ln 4 = 1.39";
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ApproximateModes, ::testing::Values("quantized", "fewbit", "randomized_trace"));
+
 TEST(DistributedCli, SyncBatchNormMatchesOneRankAndPerRankStatisticsDoNot) {
   FRUGAL_SKIP_WITHOUT_MPI();
   TempDir dir("dp_sync_bn");
