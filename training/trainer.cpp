@@ -95,13 +95,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   DataParallel* dp = e.data_parallel.get();
   const int ranks = dp ? dp->size() : 1;
   // Sums over the ranks (a no-op alone): train metrics and progress lines cover every rank's samples.
-  auto global = [&](std::initializer_list<double*> values, const char* what) {
-    if (!dp) return;
-    std::vector<double> v;
-    for (double* x : values) v.push_back(*x);
-    dp->sum(v.data(), static_cast<int64_t>(v.size()), what);
-    size_t i = 0;
-    for (double* x : values) *x = v[i++];
+  auto global = [&](double (&sums)[3], const char* what) {
+    if (dp) dp->sum(sums, 3, what);
   };
   const auto& train_cfg = config.at("train");
   const int64_t epochs = train_cfg.value("epochs", int64_t{1});
@@ -185,7 +180,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       if (pos.step % log_every == 0) {
         double ips = window_images / std::max(seconds_since(window_start), 1e-9);
         double window[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
-        global({&window[0], &window[1], &window[2]}, "progress line sums");
+        global(window, "progress line sums");
         log().info("epoch {} step {} ({}/{}) loss {:.4f} acc {:.2f}% lr {:.4g} {:.0f} img/s mem {} rss {}{}", epoch + 1,
                    pos.step, pos.batch_in_epoch, e.steps_per_epoch, window[0] / window[2], 100.0 * window[1] / window[2],
                    lr, ips, mib(e.step_schedule->planner().held_bytes()), mib(peak_rss_bytes()),
@@ -200,7 +195,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     }
     const double epoch_seconds = seconds_since(epoch_start);
     double epoch_sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
-    global({&epoch_sums[0], &epoch_sums[1], &epoch_sums[2]}, "epoch training sums");
+    global(epoch_sums, "epoch training sums");
     loss_sum = epoch_sums[0];
     correct = static_cast<int64_t>(epoch_sums[1]);
     seen = static_cast<int64_t>(epoch_sums[2]);

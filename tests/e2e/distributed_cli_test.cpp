@@ -172,5 +172,13 @@ TEST(DistributedCli, MemDfaWithShardedGradientsGivesTheUnshardedWeights) {
   EXPECT_TRUE(read_text(model_of(dir, "plain")) == read_text(model_of(dir, "zero2")));
 }
 
+TEST(DistributedCli, OnlyTrainRunsOnSeveralRanks) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_profile");
+  CliResult r = run_mpi(2, "profile --config " + write(dir, "c.json", dp_config("exact", 16)) + " --output " + dir.str("p"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("only `frugal train` runs on several ranks"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace frugal::e2e
