@@ -70,8 +70,8 @@ TEST(DistributedFailure, AStoppedRankEndsTheJobWithinTheTimeoutNamingIt) {
   FRUGAL_SKIP_WITHOUT_MPI();
   TempDir dir("dp_hang");
   write_text(dir.path() / "c.json", long_config(1000).dump(2));
-  constexpr double kTimeout = 3;
-  Job job(2, "train --config " + dir.str("c.json") + " --set distributed.timeout_s=3 --output " + dir.str("run"));
+  constexpr double kTimeout = 5;  // well above a step of this model on a busy machine
+  Job job(2, "train --config " + dir.str("c.json") + " --set distributed.timeout_s=5 --output " + dir.str("run"));
   const std::string pid = job.wait_for(kRank1Pid);
   ASSERT_FALSE(pid.empty()) << job.output();
   ASSERT_FALSE(job.wait_for(kStep3).empty()) << job.output();
@@ -85,7 +85,7 @@ TEST(DistributedFailure, AStoppedRankEndsTheJobWithinTheTimeoutNamingIt) {
   EXPECT_NE(job.output().find("rank 1 (pid " + pid), std::string::npos) << job.output();
   EXPECT_NE(job.output().find("did not answer"), std::string::npos) << job.output();
   // The timeout, the grace for answers (a quarter of it, at least 1 s), and the launcher's clean-up.
-  EXPECT_LT(seconds, kTimeout + 1 + 10) << job.output();
+  EXPECT_LT(seconds, kTimeout * 1.25 + 10) << job.output();
   EXPECT_FALSE(fs::exists(dir.path() / "run/summary.json"));
 }
 
