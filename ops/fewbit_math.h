@@ -42,8 +42,7 @@ FRUGAL_HD inline void backward_group(int64_t n, int64_t group, const uint8_t* pa
   const int count = bitpack::codes_in_group(n, group);
   const uint64_t word = bitpack::load_group(packed + group * B, bitpack::group_bytes(count, B));
   const int64_t first = group * bitpack::kGroupCodes;
-  for (int j = 0; j < count; ++j)
-    dx[first + j] = gradient(dy[first + j], table.levels[bitpack::code_at(word, j, B)]);
+  for (int j = 0; j < count; ++j) dx[first + j] = gradient(dy[first + j], table.levels[bitpack::code_at(word, j, B)]);
 }
 
 }  // namespace frugal::fewbit

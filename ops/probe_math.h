@@ -61,8 +61,8 @@ FRUGAL_HD inline bool uses(const ProbeParams& p, int64_t probe, int64_t channel)
 FRUGAL_HD inline float value(const ProbeParams& p, int64_t probe, int64_t i) {
   const uint64_t index = static_cast<uint64_t>(probe) * static_cast<uint64_t>(p.dim) + static_cast<uint64_t>(i);
   if (p.channel_size > 0 && !uses(p, probe, i / p.channel_size)) return 0.0f;
-  const float z = entry_of_block(philox4x32_block(p.key, p.step, index / 4), static_cast<int>(index % 4),
-                                 p.distribution);
+  const float z =
+      entry_of_block(philox4x32_block(p.key, p.step, index / 4), static_cast<int>(index % 4), p.distribution);
   return p.channel_size > 0 ? hd::mul_rn(p.scale, z) : z;
 }
 
@@ -104,8 +104,8 @@ FRUGAL_HD inline int64_t tap_pixel(const ConvTaps& g, int64_t tap, int64_t out_p
 // of channel c of probe p0 + q, whose entries are c * H*W + pixel. The conv trace estimator multiplies
 // these columns (the probes shifted by each tap exactly as the conv shifts its input, zero in the
 // padding) with dy.
-FRUGAL_HD inline float probe_column(const ProbeParams& p, const ConvTaps& g, int64_t p0, int64_t channels,
-                                    int64_t taps, int64_t row, int64_t out_pixel) {
+FRUGAL_HD inline float probe_column(const ProbeParams& p, const ConvTaps& g, int64_t p0, int64_t channels, int64_t taps,
+                                    int64_t row, int64_t out_pixel) {
   const int64_t t = row % taps, qc = row / taps;
   const int64_t c = qc % channels, q = qc / channels;
   const int64_t pixel = tap_pixel(g, t, out_pixel);

@@ -63,8 +63,7 @@ FRUGAL_HD inline void tree_level(ShiftedSums* lanes, int width, int lane) {
 
 // Mean and biased std of a channel of m values from sum(d) and sum(d^2) (ops/cpu/channel_sums.h);
 // 0 and 0 for an empty channel.
-FRUGAL_HD inline void mean_std_from_sums(double shift, double sum, double sum_sq, double m, float* mean,
-                                         float* std) {
+FRUGAL_HD inline void mean_std_from_sums(double shift, double sum, double sum_sq, double m, float* mean, float* std) {
   if (m == 0) {
     *mean = *std = 0.0f;
     return;
@@ -80,12 +79,10 @@ FRUGAL_HD inline void mean_std_from_sums(double shift, double sum, double sum_sq
 // in double, clamped at 0.
 FRUGAL_HD inline void batchnorm_output_mean_std(float gamma, float beta, float invstd, float eps, float* mean,
                                                 float* std) {
-  const double shrink =
-      hd::sub_rn(1.0, hd::mul_rn(hd::mul_rn(static_cast<double>(eps), static_cast<double>(invstd)),
-                                 static_cast<double>(invstd)));
+  const double shrink = hd::sub_rn(
+      1.0, hd::mul_rn(hd::mul_rn(static_cast<double>(eps), static_cast<double>(invstd)), static_cast<double>(invstd)));
   *mean = beta;
-  *std = static_cast<float>(
-      hd::mul_rn(static_cast<double>(fabsf(gamma)), sqrt(hd::max_of(shrink, 0.0))));
+  *std = static_cast<float>(hd::mul_rn(static_cast<double>(fabsf(gamma)), sqrt(hd::max_of(shrink, 0.0))));
 }
 
 // ---- The grid of one channel (quantize_cpu.h: relu_grid_cpu), in double ----
@@ -130,8 +127,8 @@ struct ChannelGrid {
 FRUGAL_HD inline ChannelGrid channel_grid(const float* grid, int64_t c, int64_t ch, int bits) {
   const float step = grid[kGridStep * c + ch];
   const float top = static_cast<float>((1 << bits) - 1);
-  return {grid[kGridOffset * c + ch], step, 1.0f / step, top + 1.0f,
-          static_cast<int32_t>(grid[kGridShift * c + ch]), static_cast<int32_t>(top)};
+  return {grid[kGridOffset * c + ch], step, 1.0f / step, top + 1.0f, static_cast<int32_t>(grid[kGridShift * c + ch]),
+          static_cast<int32_t>(top)};
 }
 
 // The code of v: its bin, clamped to the codes of its side of 0 (v > 0 exactly when its bits as an
@@ -186,8 +183,8 @@ struct ChannelWalk {
 };
 
 // Quantizes the values of group g of y [n*c*s] into its bytes of packed.
-FRUGAL_HD inline void quantize_group(int64_t n, int64_t c, int64_t s, int64_t group, const float* y,
-                                     const float* grid, int bits, uint8_t* packed) {
+FRUGAL_HD inline void quantize_group(int64_t n, int64_t c, int64_t s, int64_t group, const float* y, const float* grid,
+                                     int bits, uint8_t* packed) {
   const int64_t total = n * c * s, first = group * bitpack::kGroupCodes;
   const int count = bitpack::codes_in_group(total, group);
   ChannelWalk walk(first, c, s);
@@ -222,9 +219,9 @@ FRUGAL_HD inline void dequantize_relu_group(int64_t n, int64_t c, int64_t s, int
   });
 }
 
-FRUGAL_HD inline void dequantize_normalized_group(int64_t n, int64_t c, int64_t s, int64_t group,
-                                                  const uint8_t* packed, const float* grid, int bits,
-                                                  const float* gamma, const float* beta, float* xhat) {
+FRUGAL_HD inline void dequantize_normalized_group(int64_t n, int64_t c, int64_t s, int64_t group, const uint8_t* packed,
+                                                  const float* grid, int bits, const float* gamma, const float* beta,
+                                                  float* xhat) {
   int64_t current = -1;
   ChannelGrid g{};
   float b = 0.0f, inv_gamma = 0.0f;

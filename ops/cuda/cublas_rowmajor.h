@@ -38,9 +38,8 @@ inline void gemm_rowmajor_batched(bool trans_a, bool trans_b, int64_t m, int64_t
                                   int64_t batch) {
   if (m == 0 || n == 0 || batch == 0) return;
   check(cublasSgemmStridedBatched(cublas(), op_of(trans_b), op_of(trans_a), blas_int(n, "n"), blas_int(m, "m"),
-                                  blas_int(k, "k"), &alpha, b, blas_int(ldb, "ldb"), stride_b, a,
-                                  blas_int(lda, "lda"), stride_a, &beta, c, blas_int(ldc, "ldc"), stride_c,
-                                  blas_int(batch, "batch")),
+                                  blas_int(k, "k"), &alpha, b, blas_int(ldb, "ldb"), stride_b, a, blas_int(lda, "lda"),
+                                  stride_a, &beta, c, blas_int(ldc, "ldc"), stride_c, blas_int(batch, "batch")),
         "cublasSgemmStridedBatched");
 }
 

@@ -26,21 +26,22 @@ __global__ void encode_kernel(int64_t n, const float* x, FewbitLevels table, uin
 template <int B>
 __global__ void backward_kernel(int64_t n, const uint8_t* packed, FewbitLevels table, const float* dy, float* dx) {
   const int64_t groups = bitpack::group_count(n);
-  for (int64_t g = grid_first(); g < groups; g += grid_stride())
-    fewbit::backward_group<B>(n, g, packed, table, dy, dx);
+  for (int64_t g = grid_first(); g < groups; g += grid_stride()) fewbit::backward_group<B>(n, g, packed, table, dy, dx);
 }
 
 template <int B>
 void encode_fixed(int64_t n, const float* x, const FewbitLevels& table, uint8_t* packed) {
   const int64_t groups = bitpack::group_count(n);
-  encode_kernel<B><<<blocks_for(groups, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(n, x, table, packed);
+  encode_kernel<B>
+      <<<blocks_for(groups, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(n, x, table, packed);
   check(cudaGetLastError(), "fewbit_encode launch");
 }
 
 template <int B>
 void backward_fixed(int64_t n, const uint8_t* packed, const FewbitLevels& table, const float* dy, float* dx) {
   const int64_t groups = bitpack::group_count(n);
-  backward_kernel<B><<<blocks_for(groups, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(n, packed, table, dy, dx);
+  backward_kernel<B>
+      <<<blocks_for(groups, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(n, packed, table, dy, dx);
   check(cudaGetLastError(), "fewbit_backward launch");
 }
 

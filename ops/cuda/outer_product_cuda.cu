@@ -102,7 +102,7 @@ void outer_product_scores(int64_t batch, int64_t slots, int64_t fx, int64_t fy, 
   if (batch <= 0) return;
   const unsigned blocks = static_cast<unsigned>(batch < 65535 * 8 ? batch : 65535 * 8);
   scores_kernel<<<blocks, outer_product::kScoreThreads, 0, compute_stream()>>>(batch, slots, fx, fy, x, dy, mem_x,
-                                                                              mem_dy, scores);
+                                                                               mem_dy, scores);
   check_launch("outer_product_scores launch");
 }
 
@@ -111,13 +111,13 @@ void outer_product_gather(int64_t k, const int64_t* rows, int64_t slots, int64_t
   if (k <= 0) return;
   const int64_t* d_rows = rows_on_device(rows, k);
   if (k * fx > 0) {
-    gather_kernel<<<blocks_for(k * fx, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(k, d_rows, slots,
-                                                                                                  fx, x, mem_x, xs);
+    gather_kernel<<<blocks_for(k * fx, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(k, d_rows, slots, fx,
+                                                                                                   x, mem_x, xs);
     check_launch("outer_product_gather launch");
   }
   if (k * fy > 0) {
-    gather_kernel<<<blocks_for(k * fy, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(
-        k, d_rows, slots, fy, dy, mem_dy, dys);
+    gather_kernel<<<blocks_for(k * fy, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(k, d_rows, slots, fy,
+                                                                                                   dy, mem_dy, dys);
     check_launch("outer_product_gather launch");
   }
 }

@@ -39,8 +39,7 @@ __global__ void channel_mean_std_kernel(int64_t n, int64_t c, int64_t s, const f
       __syncthreads();
     }
     if (lane == 0)
-      quant::mean_std_from_sums(shift, lanes[0].sum, lanes[0].sum_sq, static_cast<double>(n * s), mean + ch,
-                                std + ch);
+      quant::mean_std_from_sums(shift, lanes[0].sum, lanes[0].sum_sq, static_cast<double>(n * s), mean + ch, std + ch);
     __syncthreads();  // lanes[0] is read before the next channel overwrites it
   }
 }
@@ -74,9 +73,8 @@ __global__ void dequantize_relu_kernel(int64_t n, int64_t c, int64_t s, const ui
     quant::dequantize_relu_group(n, c, s, g, packed, grid, bits, h);
 }
 
-__global__ void dequantize_normalized_kernel(int64_t n, int64_t c, int64_t s, const uint8_t* packed,
-                                             const float* grid, int bits, const float* gamma, const float* beta,
-                                             float* xhat) {
+__global__ void dequantize_normalized_kernel(int64_t n, int64_t c, int64_t s, const uint8_t* packed, const float* grid,
+                                             int bits, const float* gamma, const float* beta, float* xhat) {
   const int64_t groups = bitpack::group_count(n * c * s);
   for (int64_t g = grid_first(); g < groups; g += grid_stride())
     quant::dequantize_normalized_group(n, c, s, g, packed, grid, bits, gamma, beta, xhat);
@@ -116,7 +114,7 @@ void relu_grid(int64_t c, const float* mean, const float* std, int bits, float* 
   check_bits(bits, "relu_grid_cuda");
   if (c <= 0) return;
   relu_grid_kernel<<<blocks_for(c, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(c, mean, std, bits,
-                                                                                              grid);
+                                                                                               grid);
   check_launch("relu_grid launch");
 }
 
@@ -130,8 +128,8 @@ void quantize(int64_t n, int64_t c, int64_t s, const float* y, const float* grid
 void dequantize_relu(int64_t n, int64_t c, int64_t s, const uint8_t* packed, const float* grid, int bits, float* h) {
   check_bits(bits, "dequantize_relu_cuda");
   if (n * c * s <= 0) return;
-  dequantize_relu_kernel<<<group_blocks(n, c, s), kThreadsPerBlock, 0, compute_stream()>>>(n, c, s, packed, grid,
-                                                                                          bits, h);
+  dequantize_relu_kernel<<<group_blocks(n, c, s), kThreadsPerBlock, 0, compute_stream()>>>(n, c, s, packed, grid, bits,
+                                                                                           h);
   check_launch("dequantize_relu launch");
 }
 
@@ -148,8 +146,8 @@ void relu_backward_from_codes(int64_t n, int64_t c, int64_t s, const uint8_t* pa
                               const float* dy, float* dx) {
   check_bits(bits, "relu_backward_from_codes_cuda");
   if (n * c * s <= 0) return;
-  relu_backward_from_codes_kernel<<<group_blocks(n, c, s), kThreadsPerBlock, 0, compute_stream()>>>(
-      n, c, s, packed, grid, bits, dy, dx);
+  relu_backward_from_codes_kernel<<<group_blocks(n, c, s), kThreadsPerBlock, 0, compute_stream()>>>(n, c, s, packed,
+                                                                                                    grid, bits, dy, dx);
   check_launch("relu_backward_from_codes launch");
 }
 

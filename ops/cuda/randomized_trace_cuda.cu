@@ -87,8 +87,8 @@ void fill_probes(const probe::ProbeParams& p, int64_t p0, int64_t rows, int64_t 
   check_launch("randomized trace probe fill");
 }
 
-void probe_columns(const probe::ProbeParams& p, const probe::ConvTaps& g, int64_t p0, int64_t channels,
-                   int64_t taps, int64_t rows, int64_t out_plane, float* cols) {
+void probe_columns(const probe::ProbeParams& p, const probe::ConvTaps& g, int64_t p0, int64_t channels, int64_t taps,
+                   int64_t rows, int64_t out_plane, float* cols) {
   if (rows * out_plane == 0) return;
   probe_columns_kernel<<<blocks_for(rows * out_plane, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(
       p, g, p0, channels, taps, rows, out_plane, cols);
@@ -100,11 +100,13 @@ void probe_columns(const probe::ProbeParams& p, const probe::ConvTaps& g, int64_
 struct ConvSizes {
   int64_t taps, in_plane, out_plane;
 };
-ConvSizes sizes_of(const Conv2dGeometry& g) { return {g.kernel_h * g.kernel_w, g.in_h * g.in_w, g.out_h() * g.out_w()}; }
+ConvSizes sizes_of(const Conv2dGeometry& g) {
+  return {g.kernel_h * g.kernel_w, g.in_h * g.in_w, g.out_h() * g.out_w()};
+}
 
 struct IndependentLayout {
-  int64_t chunk;                          // bc: samples per chunk of A
-  int64_t cols, a, vt, w2;                // floats of each part, in this order
+  int64_t chunk;            // bc: samples per chunk of A
+  int64_t cols, a, vt, w2;  // floats of each part, in this order
   int64_t total() const { return cols + a + vt + w2; }
 };
 
@@ -141,8 +143,8 @@ void sketch_rows(const probe::ProbeParams& p, int64_t rows, const float* x, floa
 // Independent probes over the H*W pixels (the algebra of conv_independent_weight_grad on the CPU):
 // dw[o,c,t] = (1/r) sum_{b,p} V[b,c,p] A_b[p,t,o], A_b = col(z) dy_b^T. Per probe block and chunk of
 // samples: A for the chunk in one batched GEMM, then W2[C, T*O] += Vt[C, (b,p)] A[(b,p), (t,o)].
-void conv_independent_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp, const float* sketch,
-                                  const float* dy, float* dw, float* workspace) {
+void conv_independent_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp, const float* sketch, const float* dy,
+                                  float* dw, float* workspace) {
   const ConvSizes s = sizes_of(g);
   const probe::ProbeParams p = probe::params_of(conv_probe_set(g, tp));
   const probe::ConvTaps taps = probe::taps_of(g);
@@ -158,8 +160,8 @@ void conv_independent_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp
     probe_columns(p, taps, p0, 1, T, np * T, s.out_plane, cols);
     for (int64_t b0 = 0; b0 < g.batch; b0 += l.chunk) {
       const int64_t nb = std::min(l.chunk, g.batch - b0);
-      gemm_rowmajor_batched(false, true, np * T, O, s.out_plane, 1.0f, cols, s.out_plane, 0,
-                            dy + b0 * O * s.out_plane, s.out_plane, O * s.out_plane, 0.0f, a, O, np * T * O, nb);
+      gemm_rowmajor_batched(false, true, np * T, O, s.out_plane, 1.0f, cols, s.out_plane, 0, dy + b0 * O * s.out_plane,
+                            s.out_plane, O * s.out_plane, 0.0f, a, O, np * T * O, nb);
       gather_sketch_kernel<<<blocks_for(C * nb * np, kThreadsPerBlock), kThreadsPerBlock, 0, compute_stream()>>>(
           sketch, C, r, b0, nb, p0, np, vt);
       check_launch("randomized trace sketch gather");
@@ -182,7 +184,7 @@ void conv_sample_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp, con
   const probe::ProbeParams p = probe::params_of(conv_probe_set(g, tp));
   const probe::ConvTaps taps = probe::taps_of(g);
   const int64_t r = tp.count, pb = probe_block(tp), C = g.in_channels, O = g.out_channels, T = s.taps;
-  float* l = workspace;                 // [pb, O * OH*OW]
+  float* l = workspace;                   // [pb, O * OH*OW]
   float* col = l + pb * O * s.out_plane;  // [C * T, OH*OW]
   const float inv_r = 1.0f / static_cast<float>(r);
   for (int64_t p0 = 0; p0 < r; p0 += pb) {
@@ -192,8 +194,8 @@ void conv_sample_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp, con
     for (int64_t q = 0; q < np; ++q) {
       const int64_t probe = p0 + q;
       probe_columns(p, taps, probe, C, T, C * T, s.out_plane, col);
-      gemm_rowmajor(false, true, O, C * T, s.out_plane, inv_r, l + q * O * s.out_plane, s.out_plane, col,
-                    s.out_plane, probe == 0 ? 0.0f : 1.0f, dw, C * T);
+      gemm_rowmajor(false, true, O, C * T, s.out_plane, inv_r, l + q * O * s.out_plane, s.out_plane, col, s.out_plane,
+                    probe == 0 ? 0.0f : 1.0f, dw, C * T);
     }
   }
 }
@@ -205,8 +207,8 @@ size_t trace_sketch_scratch_bytes(const TraceProbes& probes) {
 }
 
 size_t conv_trace_workspace_bytes(const Conv2dGeometry& g, const TraceProbes& probes) {
-  const int64_t floats =
-      probes.mode == ProbeMode::Independent ? independent_layout(g, probes).total() : sample_workspace_floats(g, probes);
+  const int64_t floats = probes.mode == ProbeMode::Independent ? independent_layout(g, probes).total()
+                                                               : sample_workspace_floats(g, probes);
   return static_cast<size_t>(floats) * sizeof(float);
 }
 
@@ -215,8 +217,7 @@ size_t linear_trace_workspace_bytes(int64_t n, int64_t in, int64_t out, const Tr
   return static_cast<size_t>(floats) * sizeof(float);
 }
 
-void conv_trace_sketch(const Conv2dGeometry& g, const TraceProbes& tp, const float* x, float* sketch,
-                       float* scratch) {
+void conv_trace_sketch(const Conv2dGeometry& g, const TraceProbes& tp, const float* x, float* sketch, float* scratch) {
   check_conv(g);
   const probe::ProbeParams p = probe::params_of(conv_probe_set(g, tp));
   // independent: [N*C, H*W] x z^T; gaussian/orthogonal: [N, C*H*W] x z^T.
@@ -233,8 +234,7 @@ void conv_trace_weight_grad(const Conv2dGeometry& g, const TraceProbes& tp, cons
     conv_sample_weight_grad(g, tp, sketch, dy, dw, workspace);
 }
 
-void linear_trace_sketch(int64_t n, int64_t in, const TraceProbes& tp, const float* x, float* sketch,
-                         float* scratch) {
+void linear_trace_sketch(int64_t n, int64_t in, const TraceProbes& tp, const float* x, float* sketch, float* scratch) {
   const probe::ProbeParams p = probe::params_of(linear_probe_set(n, in, tp));
   if (tp.mode != ProbeMode::Independent) {  // V[N, r] = x z^T over the features
     sketch_rows(p, n, x, sketch, scratch);
@@ -246,8 +246,7 @@ void linear_trace_sketch(int64_t n, int64_t in, const TraceProbes& tp, const flo
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t width = std::min(block, n - b0);
     fill_probes(p, 0, r, b0, width, scratch, width);
-    gemm_rowmajor(false, false, r, in, width, 1.0f, scratch, width, x + b0 * in, in, b0 == 0 ? 0.0f : 1.0f, sketch,
-                  in);
+    gemm_rowmajor(false, false, r, in, width, 1.0f, scratch, width, x + b0 * in, in, b0 == 0 ? 0.0f : 1.0f, sketch, in);
   }
 }
 

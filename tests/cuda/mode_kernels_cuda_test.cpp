@@ -167,9 +167,9 @@ TEST(CudaModeKernels, GridsAndBatchnormOutputStatisticsAreTheCpuOnes) {
   const int64_t c = 29;
   std::vector<float> mean = normals(c, 1, 0.0f, 2.0f), sd = normals(c, 2, 1.0f, 0.5f);
   for (int64_t ch = 0; ch < c; ++ch) sd[ch] = std::fabs(sd[ch]);
-  mean[1] = 5.0f, sd[1] = 1.0f;    // all positive
-  mean[2] = -5.0f, sd[2] = 1.0f;   // all negative
-  sd[3] = 0.0f;                    // constant
+  mean[1] = 5.0f, sd[1] = 1.0f;   // all positive
+  mean[2] = -5.0f, sd[2] = 1.0f;  // all negative
+  sd[3] = 0.0f;                   // constant
   mean[4] = kNaN;
   const Tensor mean_gpu = to_gpu(mean), sd_gpu = to_gpu(sd);
   for (int bits = 2; bits <= 8; ++bits) {
@@ -392,8 +392,8 @@ TEST(CudaModeKernels, OuterProductScoresGatherAndForgetAreTheCpuOnes) {
                                scores2.device_data<double>());
     cuda->outer_product_scores(k.batch, 0, k.fx, k.fy, x_gpu.device_f32(), dy_gpu.device_f32(), nullptr, nullptr,
                                scores.device_data<double>());
-    EXPECT_EQ(0, std::memcmp(to_host<double>(scores).data(), to_host<double>(scores2).data(),
-                             sizeof(double) * k.batch));
+    EXPECT_EQ(0,
+              std::memcmp(to_host<double>(scores).data(), to_host<double>(scores2).data(), sizeof(double) * k.batch));
 
     // Every third row, ascending, some with memory and some without.
     std::vector<int64_t> rows;

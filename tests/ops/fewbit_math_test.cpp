@@ -37,8 +37,13 @@ FewbitLevels random_table(int bits, uint64_t step) {
 std::vector<float> inputs(int64_t n, const FewbitLevels& t, uint64_t step) {
   std::vector<float> x(static_cast<size_t>(n));
   rng_normal(rng_key(6, RngStream::Test, step), x.data(), x.size(), 0.0f, 2.0f);
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), 0.0f, -0.0f, 1e-40f, t.borders[0],
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            0.0f,
+                            -0.0f,
+                            1e-40f,
+                            t.borders[0],
                             t.borders[(1 << t.bits) - 2]};
   for (int64_t i = 0; i < n; i += 7) x[i] = specials[(i / 7) % 8];
   return x;
@@ -92,8 +97,7 @@ TEST(FewbitMath, GroupsEncodeAndBackwardAsTheCpuKernelsAtEveryWidth) {
 }
 
 TEST(FewbitMath, AZeroLevelGivesPositiveZeroWhateverTheGradient) {
-  const float dys[] = {-0.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
-                       -3.0f};
+  const float dys[] = {-0.0f, std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(), -3.0f};
   for (float dy : dys) {
     const float g = fewbit::gradient(dy, 0.0f);
     EXPECT_EQ(g, 0.0f);

@@ -43,8 +43,8 @@ Conv2dGeometry conv(int64_t c, int64_t h, int64_t w, int64_t k, int64_t stride, 
 
 // Stride 1 "same", stride 2 with padding, dilation, a 1x1 and a non-square input.
 std::vector<Conv2dGeometry> geometries() {
-  return {conv(3, 8, 8, 3, 1, 1, 1), conv(2, 9, 7, 3, 2, 1, 1), conv(4, 10, 11, 3, 1, 2, 2),
-          conv(5, 6, 6, 1, 2, 0, 1), conv(3, 5, 13, 2, 2, 1, 1)};
+  return {conv(3, 8, 8, 3, 1, 1, 1), conv(2, 9, 7, 3, 2, 1, 1), conv(4, 10, 11, 3, 1, 2, 2), conv(5, 6, 6, 1, 2, 0, 1),
+          conv(3, 5, 13, 2, 2, 1, 1)};
 }
 
 TraceProbes trace_probes(ProbeMode mode, ProbeDistribution dist, int64_t r) {

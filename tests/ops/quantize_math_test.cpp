@@ -47,10 +47,10 @@ void channel_stats(int64_t c, uint64_t step, std::vector<float>& mean, std::vect
   for (int64_t ch = 0; ch < c; ++ch) {
     sd[ch] = std::fabs(sd[ch]) + 0.01f;
     switch (ch % 6) {
-      case 1: mean[ch] = 4.0f * sd[ch] + 0.3f; break;    // all positive
-      case 2: mean[ch] = -4.0f * sd[ch] - 0.3f; break;   // all negative
-      case 3: sd[ch] = 0.0f; break;                      // constant
-      case 4: mean[ch] = 3.0f * sd[ch]; break;           // the window's edge on 0
+      case 1: mean[ch] = 4.0f * sd[ch] + 0.3f; break;   // all positive
+      case 2: mean[ch] = -4.0f * sd[ch] - 0.3f; break;  // all negative
+      case 3: sd[ch] = 0.0f; break;                     // constant
+      case 4: mean[ch] = 3.0f * sd[ch]; break;          // the window's edge on 0
       default: break;
     }
   }
@@ -197,7 +197,8 @@ TEST(QuantizeMath, GroupsDecodeAsTheCpuKernelsAtEveryWidth) {
 
       std::vector<float> cpu(total), got(total, 7.0f);
       dequantize_relu_cpu(sh.n, sh.c, sh.s, packed, grid, bits, cpu.data());
-      for (int64_t g = 0; g < groups; ++g) quant::dequantize_relu_group(sh.n, sh.c, sh.s, g, packed, grid, bits, got.data());
+      for (int64_t g = 0; g < groups; ++g)
+        quant::dequantize_relu_group(sh.n, sh.c, sh.s, g, packed, grid, bits, got.data());
       EXPECT_TRUE(same_bits(got, cpu)) << "dequantize_relu, bits " << bits << " total " << total;
 
       dequantize_normalized_cpu(sh.n, sh.c, sh.s, packed, grid, bits, gamma.data(), beta.data(), cpu.data());
@@ -221,8 +222,7 @@ TEST(QuantizeMath, TheCodeOfAValueKeepsItsReluSign) {
   const float grid[3] = {row.offset, row.step, row.shift};
   const quant::ChannelGrid g = quant::channel_grid(grid, 1, 0, 4);
   const float values[] = {0.0f, -0.0f, 1e-41f, -1e-41f, 1e-8f, -1e-8f, 100.0f, -100.0f, kInf, -kInf};
-  for (float v : values)
-    EXPECT_EQ(quant::positive_code(quant::code_of(v, g), g.shift), v > 0.0f) << v;
+  for (float v : values) EXPECT_EQ(quant::positive_code(quant::code_of(v, g), g.shift), v > 0.0f) << v;
 }
 
 }  // namespace
