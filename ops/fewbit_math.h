@@ -35,14 +35,15 @@ FRUGAL_HD inline void encode_group(int64_t n, int64_t group, const float* x, con
   bitpack::store_group(word, bitpack::group_bytes(count, B), packed + group * B);
 }
 
-// dx = dy * levels[code] over the elements of group g; dx may alias dy.
+// dx = dy * levels[code] over the elements of group g (levels: 2^B values, the table's, or a copy the
+// CUDA kernel keeps in shared memory so the dynamic lookup stays out of local memory); dx may alias dy.
 template <int B>
-FRUGAL_HD inline void backward_group(int64_t n, int64_t group, const uint8_t* packed, const FewbitLevels& table,
+FRUGAL_HD inline void backward_group(int64_t n, int64_t group, const uint8_t* packed, const float* levels,
                                      const float* dy, float* dx) {
   const int count = bitpack::codes_in_group(n, group);
   const uint64_t word = bitpack::load_group(packed + group * B, bitpack::group_bytes(count, B));
   const int64_t first = group * bitpack::kGroupCodes;
-  for (int j = 0; j < count; ++j) dx[first + j] = gradient(dy[first + j], table.levels[bitpack::code_at(word, j, B)]);
+  for (int j = 0; j < count; ++j) dx[first + j] = gradient(dy[first + j], levels[bitpack::code_at(word, j, B)]);
 }
 
 }  // namespace frugal::fewbit

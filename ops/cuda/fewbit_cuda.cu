@@ -25,8 +25,12 @@ __global__ void encode_kernel(int64_t n, const float* x, FewbitLevels table, uin
 
 template <int B>
 __global__ void backward_kernel(int64_t n, const uint8_t* packed, FewbitLevels table, const float* dy, float* dx) {
+  __shared__ float levels[1 << B];
+  if (threadIdx.x < (1 << B)) levels[threadIdx.x] = table.levels[threadIdx.x];
+  __syncthreads();
   const int64_t groups = bitpack::group_count(n);
-  for (int64_t g = grid_first(); g < groups; g += grid_stride()) fewbit::backward_group<B>(n, g, packed, table, dy, dx);
+  for (int64_t g = grid_first(); g < groups; g += grid_stride())
+    fewbit::backward_group<B>(n, g, packed, levels, dy, dx);
 }
 
 template <int B>

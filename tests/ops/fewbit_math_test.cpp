@@ -62,7 +62,8 @@ std::vector<uint8_t> encode_by_groups(const std::vector<float>& x, const FewbitL
 template <int B>
 void backward_by_groups(int64_t n, const std::vector<uint8_t>& packed, const FewbitLevels& t, const float* dy,
                         float* dx) {
-  for (int64_t g = 0; g < bitpack::group_count(n); ++g) fewbit::backward_group<B>(n, g, packed.data(), t, dy, dx);
+  for (int64_t g = 0; g < bitpack::group_count(n); ++g)
+    fewbit::backward_group<B>(n, g, packed.data(), t.levels, dy, dx);
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
