@@ -7,6 +7,7 @@
 
 #include "core/host_device.h"
 #include "core/philox.h"
+#include "core/rng.h"
 
 namespace frugal {
 namespace dropout_math {
@@ -14,9 +15,9 @@ namespace dropout_math {
 // 1/(1-p) for kept elements; p == 1 keeps nothing, and 0 avoids an infinite scale.
 FRUGAL_HD inline float keep_scale(float p) { return p < 1.0f ? 1.0f / (1.0f - p) : 0.0f; }
 
-// bits_to_unit_float (core/rng.h) of the word, below the keep probability 1 - p.
+// rng_bernoulli's test: the word's uniform below the keep probability 1 - p.
 FRUGAL_HD inline uint8_t keeps(uint32_t word, float keep_probability) {
-  return (word >> 8) * (1.0f / 16777216.0f) < keep_probability ? 1 : 0;
+  return bits_to_unit_float(word) < keep_probability ? 1 : 0;
 }
 
 // The mask bytes of elements 4b .. 4b+3 (block b of the fill).
