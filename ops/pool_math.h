@@ -42,8 +42,7 @@ FRUGAL_HD inline float avg_divisor(const Pool2dGeometry& g, const Window& w) {
 // Max over the window of one plane xp [in_h, in_w]: starts from the first element inside the input (so
 // padding never wins, even against -inf), ties keep the first maximum, a NaN wins once. The argmax is the
 // index inside the window, kh * kernel_w + kw.
-FRUGAL_HD inline float window_max(const Pool2dGeometry& g, const float* xp, int64_t oh, int64_t ow,
-                                  uint8_t* argmax) {
+FRUGAL_HD inline float window_max(const Pool2dGeometry& g, const float* xp, int64_t oh, int64_t ow, uint8_t* argmax) {
   const Window w = window_at(g, oh, ow);
   float best = xp[(w.h0 + w.h_begin) * g.in_w + w.w0 + w.w_begin];
   int64_t best_index = w.h_begin * g.kernel_w + w.w_begin;

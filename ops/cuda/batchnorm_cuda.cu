@@ -52,9 +52,9 @@ namespace {
 // gives the incoming gradient (masked by a folded ReLU or not). dgamma = sum(dy * xhat),
 // dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
 template <class DyOf>
-void backward(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift, const float* x_scale,
-              DyOf dy_of, const float* gamma, const float* save_invstd, float* dx, float* dgamma, float* dbeta,
-              bool accumulate, const char* what) {
+void backward(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift, const float* x_scale, DyOf dy_of,
+              const float* gamma, const float* save_invstd, float* dx, float* dgamma, float* dbeta, bool accumulate,
+              const char* what) {
   const int64_t m = n * s;
   auto terms = [=] __device__(int64_t ch, int64_t at) {
     const float dy = dy_of(ch, at);

@@ -20,13 +20,13 @@
 
 namespace frugal::cuda {
 
-constexpr int kReduceThreads = 256;        // a power of two: the tree halves it
+constexpr int kReduceThreads = 256;          // a power of two: the tree halves it
 constexpr int64_t kMinValuesPerPart = 4096;  // fewer per block and the launch costs more than the sums
 constexpr int64_t kMaxParts = 64;
 
 struct ChannelGroup {
-  int64_t n, c, s;        // the tensor
-  int64_t first, count;   // channels [first, first + count)
+  int64_t n, c, s;          // the tensor
+  int64_t first, count;     // channels [first, first + count)
   int64_t parts, part_len;  // values of a channel per partial sum
 };
 
@@ -80,8 +80,7 @@ __global__ void channel_partials_kernel(ChannelGroup g, Terms terms, double2* pa
 }
 
 template <class Finish>
-__global__ void channel_finish_kernel(ChannelGroup g, const double2* partials, Finish finish,
-                                      float4* coefficients) {
+__global__ void channel_finish_kernel(ChannelGroup g, const double2* partials, Finish finish, float4* coefficients) {
   const int64_t local = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (local >= g.count) return;
   double a = 0.0, b = 0.0;
@@ -166,8 +165,8 @@ void map_channels(int64_t n, int64_t c, int64_t s, const Finish& finish, const A
     channel_coefficients_kernel<<<channel_blocks(g.count, 128), 128, 0, compute_stream()>>>(
         g, finish, scratch.channel_coefficients);
     check(cudaGetLastError(), what);
-    channel_apply_kernel<<<blocks_for(g.n * g.count * g.s), 256, 0, compute_stream()>>>(
-        g, scratch.channel_coefficients, apply);
+    channel_apply_kernel<<<blocks_for(g.n * g.count * g.s), 256, 0, compute_stream()>>>(g, scratch.channel_coefficients,
+                                                                                        apply);
     check(cudaGetLastError(), what);
   });
 }

@@ -25,22 +25,22 @@ using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int64_t, int64_t, int64_t, int64_t, bool, bool>;
 
 PlanKey key_of(const Conv2dGeometry& g, bool deterministic) {
-  return {g.batch,    g.in_channels, g.in_h,     g.in_w,       g.out_channels, g.kernel_h, g.kernel_w, g.stride_h,
-          g.stride_w, g.pad_h,       g.pad_w,    g.dilation_h, g.dilation_w,   g.groups,   g.winograd, deterministic};
+  return {g.batch,    g.in_channels, g.in_h,  g.in_w,       g.out_channels, g.kernel_h, g.kernel_w, g.stride_h,
+          g.stride_w, g.pad_h,       g.pad_w, g.dilation_h, g.dilation_w,   g.groups,   g.winograd, deterministic};
 }
 
 std::string describe(const Conv2dGeometry& g) {
-  return "conv [N=" + std::to_string(g.batch) + ", C=" + std::to_string(g.in_channels) + ", " +
-         std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "] -> O=" + std::to_string(g.out_channels) + ", " +
-         std::to_string(g.kernel_h) + "x" + std::to_string(g.kernel_w) + " kernel, stride " +
-         std::to_string(g.stride_h) + "x" + std::to_string(g.stride_w) + ", pad " + std::to_string(g.pad_h) + "x" +
-         std::to_string(g.pad_w) + ", dilation " + std::to_string(g.dilation_h) + "x" + std::to_string(g.dilation_w) +
-         ", groups " + std::to_string(g.groups);
+  return "conv [N=" + std::to_string(g.batch) + ", C=" + std::to_string(g.in_channels) + ", " + std::to_string(g.in_h) +
+         "x" + std::to_string(g.in_w) + "] -> O=" + std::to_string(g.out_channels) + ", " + std::to_string(g.kernel_h) +
+         "x" + std::to_string(g.kernel_w) + " kernel, stride " + std::to_string(g.stride_h) + "x" +
+         std::to_string(g.stride_w) + ", pad " + std::to_string(g.pad_h) + "x" + std::to_string(g.pad_w) +
+         ", dilation " + std::to_string(g.dilation_h) + "x" + std::to_string(g.dilation_w) + ", groups " +
+         std::to_string(g.groups);
 }
 
 int as_int(int64_t v, const Conv2dGeometry& g) {
-  FRUGAL_CHECK(v >= 0 && v <= INT_MAX, ShapeError, "cuDNN takes int sizes; " + describe(g) + " has one of " +
-                                                       std::to_string(v));
+  FRUGAL_CHECK(v >= 0 && v <= INT_MAX, ShapeError,
+               "cuDNN takes int sizes; " + describe(g) + " has one of " + std::to_string(v));
   return static_cast<int>(v);
 }
 
@@ -70,11 +70,11 @@ void choose(const std::vector<Perf>& ranked, size_t limit, bool deterministic, c
       smallest_bytes = need;
     }
   }
-  FRUGAL_CHECK(found_any, Error,
-               std::string("cuDNN offers no ") + (deterministic ? "deterministic " : "") + "float32 " + pass +
-                   " algorithm for " + describe(g) +
-                   (deterministic ? " (non-deterministic algorithms are allowed when the determinism switch is off)"
-                                  : ""));
+  FRUGAL_CHECK(
+      found_any, Error,
+      std::string("cuDNN offers no ") + (deterministic ? "deterministic " : "") + "float32 " + pass +
+          " algorithm for " + describe(g) +
+          (deterministic ? " (non-deterministic algorithms are allowed when the determinism switch is off)" : ""));
   algo = smallest;
   bytes = smallest_bytes;
 }
@@ -89,9 +89,9 @@ ConvPlan make_plan(const Conv2dGeometry& g, bool deterministic) {
   check(cudnnCreateTensorDescriptor(&p.bias), "cudnnCreateTensorDescriptor");
   check(cudnnCreateFilterDescriptor(&p.w), "cudnnCreateFilterDescriptor");
   check(cudnnCreateConvolutionDescriptor(&p.conv), "cudnnCreateConvolutionDescriptor");
-  check(cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, as_int(g.in_h, g),
-                                   as_int(g.in_w, g)),
-        "cudnnSetTensor4dDescriptor (input)");
+  check(
+      cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, as_int(g.in_h, g), as_int(g.in_w, g)),
+      "cudnnSetTensor4dDescriptor (input)");
   check(cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, o, as_int(g.out_h(), g),
                                    as_int(g.out_w(), g)),
         "cudnnSetTensor4dDescriptor (output)");
@@ -119,11 +119,12 @@ ConvPlan make_plan(const Conv2dGeometry& g, bool deterministic) {
   check(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, count, &returned, fwd.data()),
         "cudnnGetConvolutionForwardAlgorithm_v7");
   fwd.resize(static_cast<size_t>(returned));
-  choose(fwd, limit, deterministic,
-         [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
-           return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, a, bytes);
-         },
-         g, "forward", p.forward, p.forward_bytes);
+  choose(
+      fwd, limit, deterministic,
+      [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, a, bytes);
+      },
+      g, "forward", p.forward, p.forward_bytes);
 
   check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &count),
         "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
@@ -131,11 +132,12 @@ ConvPlan make_plan(const Conv2dGeometry& g, bool deterministic) {
   check(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, count, &returned, data.data()),
         "cudnnGetConvolutionBackwardDataAlgorithm_v7");
   data.resize(static_cast<size_t>(returned));
-  choose(data, limit, deterministic,
-         [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
-           return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, a, bytes);
-         },
-         g, "backward-data", p.backward_data, p.backward_data_bytes);
+  choose(
+      data, limit, deterministic,
+      [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, a, bytes);
+      },
+      g, "backward-data", p.backward_data, p.backward_data_bytes);
 
   check(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &count),
         "cudnnGetConvolutionBackwardFilterAlgorithmMaxCount");
@@ -143,11 +145,12 @@ ConvPlan make_plan(const Conv2dGeometry& g, bool deterministic) {
   check(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, count, &returned, filter.data()),
         "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
   filter.resize(static_cast<size_t>(returned));
-  choose(filter, limit, deterministic,
-         [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
-           return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, a, bytes);
-         },
-         g, "backward-filter", p.backward_filter, p.backward_filter_bytes);
+  choose(
+      filter, limit, deterministic,
+      [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, a, bytes);
+      },
+      g, "backward-filter", p.backward_filter, p.backward_filter_bytes);
   return p;
 }
 

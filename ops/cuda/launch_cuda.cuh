@@ -17,7 +17,7 @@ __global__ void for_each_index_kernel(int64_t n, F f) {
 
 // f(i) for every i in [0, n), in parallel; nothing for n <= 0. `what` names the kernel in errors.
 template <class F>
-void for_each_index(int64_t n, F f, const char* what) {
+void for_each_index(int64_t n, const char* what, F f) {
   if (n <= 0) return;
   for_each_index_kernel<<<blocks_for(n, kElementThreads), kElementThreads, 0, compute_stream()>>>(n, f);
   check(cudaGetLastError(), what);

@@ -34,7 +34,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 
 void linear_forward(int64_t n, int64_t in, int64_t out, const float* x, const float* w, const float* bias, float* y) {
   if (bias)  // y starts as the bias in every row; the GEMM adds into it, as the CPU kernel does
-    for_each_index(n * out, [=] __device__(int64_t i) { y[i] = bias[i % out]; }, "linear_forward (bias)");
+    for_each_index(n * out, "linear_forward (bias)", [=] __device__(int64_t i) { y[i] = bias[i % out]; });
   // y[N, out] (+)= x[N, in] * w^T[in, out]
   gemm(false, true, n, out, in, 1.0f, x, in, w, in, bias ? 1.0f : 0.0f, y, out);
 }

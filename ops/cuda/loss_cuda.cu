@@ -47,8 +47,8 @@ __device__ double warp_sum(double v) {
   return v;
 }
 
-__global__ void softmax_xent_chunks_kernel(int64_t n, int64_t k, const float* logits, const int32_t* labels,
-                                           double eps, float* probs, double* chunk_sums, HostResult* result) {
+__global__ void softmax_xent_chunks_kernel(int64_t n, int64_t k, const float* logits, const int32_t* labels, double eps,
+                                           float* probs, double* chunk_sums, HostResult* result) {
   __shared__ double warp_losses[kRowWarps];
   const int warp = static_cast<int>(threadIdx.x / 32), lane = static_cast<int>(threadIdx.x % 32);
   const int64_t begin = sm::chunk_begin(n, blockIdx.x), end = sm::chunk_begin(n, blockIdx.x + 1);
@@ -139,10 +139,10 @@ void softmax_xent_backward(int64_t n, int64_t k, const float* probs, const int32
                            float grad_scale, float* dlogits) {
   check_shape(n, k, label_smoothing, "softmax_xent_backward (cuda)");
   const sm::GradScalars s = sm::grad_scalars(n, k, label_smoothing, grad_scale);
-  for_each_index(n * k, [=] __device__(int64_t i) {
-        const int64_t r = i / k;
-        dlogits[i] = sm::grad(s, probs[i], i - r * k == labels[r]);
-      }, "softmax_xent_backward");
+  for_each_index(n * k, "softmax_xent_backward", [=] __device__(int64_t i) {
+    const int64_t r = i / k;
+    dlogits[i] = sm::grad(s, probs[i], i - r * k == labels[r]);
+  });
 }
 
 int64_t count_correct(int64_t n, int64_t k, const float* logits, const int32_t* labels) {
@@ -151,8 +151,8 @@ int64_t count_correct(int64_t n, int64_t k, const float* logits, const int32_t* 
   check(cudaMemsetAsync(&scratch.device_result->count, 0, sizeof(unsigned long long), compute_stream()),
         "cudaMemsetAsync (count)");
   const int64_t blocks = (n + kRowWarps - 1) / kRowWarps;
-  count_correct_kernel<<<static_cast<unsigned>(blocks < 4096 ? blocks : 4096), 32 * kRowWarps, 0,
-                         compute_stream()>>>(n, k, logits, labels, scratch.device_result);
+  count_correct_kernel<<<static_cast<unsigned>(blocks < 4096 ? blocks : 4096), 32 * kRowWarps, 0, compute_stream()>>>(
+      n, k, logits, labels, scratch.device_result);
   check(cudaGetLastError(), "count_correct");
   return static_cast<int64_t>(fetch_result(scratch).count);
 }

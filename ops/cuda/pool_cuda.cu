@@ -10,34 +10,34 @@ namespace pm = pool_math;
 
 void maxpool2d_forward(const Pool2dGeometry& g, const float* x, float* y, uint8_t* argmax) {
   const int64_t out_w = g.out_w(), out_plane = g.out_h() * out_w, in_plane = g.in_h * g.in_w;
-  for_each_index(g.batch * g.channels * out_plane, [=] __device__(int64_t i) {
-        const int64_t p = i / out_plane, o = i - p * out_plane, oh = o / out_w;
-        y[i] = pm::window_max(g, x + p * in_plane, oh, o - oh * out_w, argmax ? argmax + i : nullptr);
-      }, "maxpool2d_forward");
+  for_each_index(g.batch * g.channels * out_plane, "maxpool2d_forward", [=] __device__(int64_t i) {
+    const int64_t p = i / out_plane, o = i - p * out_plane, oh = o / out_w;
+    y[i] = pm::window_max(g, x + p * in_plane, oh, o - oh * out_w, argmax ? argmax + i : nullptr);
+  });
 }
 
 void maxpool2d_backward(const Pool2dGeometry& g, const float* dy, const uint8_t* argmax, float* dx) {
   const int64_t out_h = g.out_h(), out_w = g.out_w(), out_plane = out_h * out_w, in_plane = g.in_h * g.in_w;
-  for_each_index(g.batch * g.channels * in_plane, [=] __device__(int64_t i) {
-        const int64_t p = i / in_plane, at = i - p * in_plane, h = at / g.in_w;
-        dx[i] = pm::max_backward_at(g, out_h, out_w, dy + p * out_plane, argmax + p * out_plane, h, at - h * g.in_w);
-      }, "maxpool2d_backward");
+  for_each_index(g.batch * g.channels * in_plane, "maxpool2d_backward", [=] __device__(int64_t i) {
+    const int64_t p = i / in_plane, at = i - p * in_plane, h = at / g.in_w;
+    dx[i] = pm::max_backward_at(g, out_h, out_w, dy + p * out_plane, argmax + p * out_plane, h, at - h * g.in_w);
+  });
 }
 
 void avgpool2d_forward(const Pool2dGeometry& g, const float* x, float* y) {
   const int64_t out_w = g.out_w(), out_plane = g.out_h() * out_w, in_plane = g.in_h * g.in_w;
-  for_each_index(g.batch * g.channels * out_plane, [=] __device__(int64_t i) {
-        const int64_t p = i / out_plane, o = i - p * out_plane, oh = o / out_w;
-        y[i] = pm::window_mean(g, x + p * in_plane, oh, o - oh * out_w);
-      }, "avgpool2d_forward");
+  for_each_index(g.batch * g.channels * out_plane, "avgpool2d_forward", [=] __device__(int64_t i) {
+    const int64_t p = i / out_plane, o = i - p * out_plane, oh = o / out_w;
+    y[i] = pm::window_mean(g, x + p * in_plane, oh, o - oh * out_w);
+  });
 }
 
 void avgpool2d_backward(const Pool2dGeometry& g, const float* dy, float* dx) {
   const int64_t out_h = g.out_h(), out_w = g.out_w(), out_plane = out_h * out_w, in_plane = g.in_h * g.in_w;
-  for_each_index(g.batch * g.channels * in_plane, [=] __device__(int64_t i) {
-        const int64_t p = i / in_plane, at = i - p * in_plane, h = at / g.in_w;
-        dx[i] = pm::avg_backward_at(g, out_h, out_w, dy + p * out_plane, h, at - h * g.in_w);
-      }, "avgpool2d_backward");
+  for_each_index(g.batch * g.channels * in_plane, "avgpool2d_backward", [=] __device__(int64_t i) {
+    const int64_t p = i / in_plane, at = i - p * in_plane, h = at / g.in_w;
+    dx[i] = pm::avg_backward_at(g, out_h, out_w, dy + p * out_plane, h, at - h * g.in_w);
+  });
 }
 
 namespace {
@@ -69,8 +69,8 @@ void global_avgpool_forward(int64_t n, int64_t c, int64_t s, const float* x, flo
 }
 
 void global_avgpool_backward(int64_t n, int64_t c, int64_t s, const float* dy, float* dx) {
-  for_each_index(n * c * s, [=] __device__(int64_t i) { dx[i] = pm::global_share(dy[i / s], s); },
-                 "global_avgpool_backward");
+  for_each_index(n * c * s, "global_avgpool_backward",
+                 [=] __device__(int64_t i) { dx[i] = pm::global_share(dy[i / s], s); });
 }
 
 }  // namespace frugal::cuda

@@ -13,12 +13,12 @@
 namespace frugal {
 namespace {
 
+using test::max_relative_error;
+using test::to_double;
 using testing::cpu_kernels;
 using testing::kElementwiseTolerance;
 using testing::kReductionTolerance;
 using testing::OnGpu;
-using test::max_relative_error;
-using test::to_double;
 
 constexpr float kEps = 1e-5f, kMomentum = 0.1f;
 
@@ -61,9 +61,8 @@ TEST(BatchNormCuda, TrainingForwardMatchesTheCpu) {
         OnGpu<float> grm(p.running_mean), grv(p.running_var), gy(testing::nan_filled(x.size()));
         OnGpu<float> gmean(testing::nan_filled(sh.c)), ginvstd(testing::nan_filled(sh.c));
         cpu_kernels().batchnorm_forward_train(sh.n, sh.c, sh.s, x.data(), affine ? p.gamma.data() : nullptr,
-                                              affine ? p.beta.data() : nullptr, kEps, kMomentum,
-                                              p.running_mean.data(), p.running_var.data(), y.data(), mean.data(),
-                                              invstd.data(), relu);
+                                              affine ? p.beta.data() : nullptr, kEps, kMomentum, p.running_mean.data(),
+                                              p.running_var.data(), y.data(), mean.data(), invstd.data(), relu);
         cuda->batchnorm_forward_train(sh.n, sh.c, sh.s, gx.get(), affine ? gg.get() : nullptr,
                                       affine ? gb.get() : nullptr, kEps, kMomentum, grm.get(), grv.get(), gy.get(),
                                       gmean.get(), ginvstd.get(), relu);
@@ -113,8 +112,8 @@ Saved forward(const BnShape& sh, const std::vector<float>& x, const Params& p, b
 }
 
 // dgamma, dbeta in float64 from the saved statistics: sum(dy * xhat), sum(dy).
-void reference_param_grads(const BnShape& sh, const std::vector<float>& x, const std::vector<float>& dy,
-                           const Saved& s, std::vector<double>& dgamma, std::vector<double>& dbeta) {
+void reference_param_grads(const BnShape& sh, const std::vector<float>& x, const std::vector<float>& dy, const Saved& s,
+                           std::vector<double>& dgamma, std::vector<double>& dbeta) {
   dgamma.assign(sh.c, 0.0);
   dbeta.assign(sh.c, 0.0);
   for (int64_t i = 0; i < sh.numel(); ++i) {
@@ -165,7 +164,8 @@ TEST(BatchNormCuda, BackwardFromXhatMatchesTheCpu) {
     cpu_kernels().batchnorm_backward_from_xhat(sh.n, sh.c, sh.s, s.y.data(), dy.data(), p.gamma.data(), s.invstd.data(),
                                                dx.data(), dgamma.data(), dbeta.data(), false);
     const OnGpu<float> gxhat(s.y), gdy(dy), gg(p.gamma), ginvstd(s.invstd);
-    OnGpu<float> gdx(testing::nan_filled(x.size())), gdgamma(testing::nan_filled(sh.c)), gdbeta(testing::nan_filled(sh.c));
+    OnGpu<float> gdx(testing::nan_filled(x.size())), gdgamma(testing::nan_filled(sh.c)),
+        gdbeta(testing::nan_filled(sh.c));
     cuda->batchnorm_backward_from_xhat(sh.n, sh.c, sh.s, gxhat.get(), gdy.get(), gg.get(), ginvstd.get(), gdx.get(),
                                        gdgamma.get(), gdbeta.get(), false);
     expect_elementwise(gdx.host(), dx, sh.str() + ": dx");
@@ -187,9 +187,10 @@ TEST(BatchNormCuda, FusedReluBackwardMatchesTheCpuWithAndWithoutDx) {
                                             s.mean.data(), s.invstd.data(), with_dx ? dx.data() : nullptr,
                                             dgamma.data(), dbeta.data());
       const OnGpu<float> gx(x), gdz(dz), gg(p.gamma), gb(p.beta), gmean(s.mean), ginvstd(s.invstd);
-      OnGpu<float> gdx(testing::nan_filled(x.size())), gdgamma(testing::nan_filled(sh.c)), gdbeta(testing::nan_filled(sh.c));
-      cuda->batchnorm_relu_backward(sh.n, sh.c, sh.s, gx.get(), gdz.get(), gg.get(), gb.get(), gmean.get(), ginvstd.get(),
-                                    with_dx ? gdx.get() : nullptr, gdgamma.get(), gdbeta.get());
+      OnGpu<float> gdx(testing::nan_filled(x.size())), gdgamma(testing::nan_filled(sh.c)),
+          gdbeta(testing::nan_filled(sh.c));
+      cuda->batchnorm_relu_backward(sh.n, sh.c, sh.s, gx.get(), gdz.get(), gg.get(), gb.get(), gmean.get(),
+                                    ginvstd.get(), with_dx ? gdx.get() : nullptr, gdgamma.get(), gdbeta.get());
       if (with_dx) expect_elementwise(gdx.host(), dx, what + ": dx");
       expect_elementwise(gdgamma.host(), dgamma, what + ": dgamma");
       expect_elementwise(gdbeta.host(), dbeta, what + ": dbeta");
@@ -204,7 +205,8 @@ TEST(BatchNormCuda, ReductionsGiveTheSameBitsTwice) {
   const OnGpu<float> gx(x), gdy(dy), gg(p.gamma), gb(p.beta);
   std::vector<float> first[5];
   for (int run = 0; run < 2; ++run) {
-    OnGpu<float> gy(testing::nan_filled(x.size())), gmean(testing::nan_filled(sh.c)), ginvstd(testing::nan_filled(sh.c));
+    OnGpu<float> gy(testing::nan_filled(x.size())), gmean(testing::nan_filled(sh.c)),
+        ginvstd(testing::nan_filled(sh.c));
     OnGpu<float> gdx(testing::nan_filled(x.size())), gdg(testing::nan_filled(sh.c)), gdb(testing::nan_filled(sh.c));
     cuda->batchnorm_forward_train(sh.n, sh.c, sh.s, gx.get(), gg.get(), gb.get(), kEps, kMomentum, nullptr, nullptr,
                                   gy.get(), gmean.get(), ginvstd.get(), false);

@@ -17,11 +17,11 @@
 namespace frugal {
 namespace {
 
-using testing::kReductionTolerance;
-using testing::OnGpu;
 using test::max_relative_error;
 using test::random_floats;
 using test::to_double;
+using testing::kReductionTolerance;
+using testing::OnGpu;
 
 constexpr float kGuard = -12345.0f;  // written after a workspace; a pass that overruns it changes it
 
@@ -114,13 +114,14 @@ TEST(ConvCuda, EveryPassMatchesFloat64OnEveryShapeAndWorkspaceSetting) {
     for (bool winograd : {true, false})
       for (bool accumulate : {false, true}) {
         const Conv2dGeometry g = with_winograd(shape.g, winograd);
-        const std::string what = shape.name + (winograd ? " winograd" : " small-workspace") +
-                                 (accumulate ? " accumulate" : "");
+        const std::string what =
+            shape.name + (winograd ? " winograd" : " small-workspace") + (accumulate ? " accumulate" : "");
         const std::vector<float> x = random_floats(test::conv_input_size(g), 91, 0);
         const std::vector<float> w = random_floats(test::conv_weight_size(g), 91, 1);
         const std::vector<float> bias = random_floats(g.out_channels, 91, 2);
         const std::vector<float> dy = random_floats(test::conv_output_size(g), 91, 3);
-        const std::vector<float> start_dw = random_floats(w.size(), 91, 4), start_db = random_floats(bias.size(), 91, 5);
+        const std::vector<float> start_dw = random_floats(w.size(), 91, 4),
+                                 start_db = random_floats(bias.size(), 91, 5);
         const ConvResults r = run_conv(*cuda, g, x, w, bias, dy, accumulate, start_dw, start_db, what);
         std::vector<double> ref_dw = test::reference_conv_backward_weight(g, to_double(x), to_double(dy));
         std::vector<double> ref_db = test::reference_conv_backward_bias(g, to_double(dy));
@@ -304,7 +305,8 @@ TEST(GemmCuda, RowMajorWithEveryTransposeAndPaddedLeadingDimensionsMatchesFloat6
         std::vector<float> got(m * n);
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) got[i * n + j] = all[i * ldc + j];
-        EXPECT_LT(max_relative_error(got, want), kReductionTolerance) << "ta=" << ta << " tb=" << tb << " beta=" << beta;
+        EXPECT_LT(max_relative_error(got, want), kReductionTolerance)
+            << "ta=" << ta << " tb=" << tb << " beta=" << beta;
         for (int64_t i = 0; i < m; ++i)  // the padding columns of C are never written
           for (int64_t j = n; j < ldc; ++j)
             ASSERT_TRUE(std::isnan(all[i * ldc + j]) ? std::isnan(c[i * ldc + j]) : all[i * ldc + j] == c[i * ldc + j]);

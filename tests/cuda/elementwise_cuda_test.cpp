@@ -12,12 +12,12 @@
 namespace frugal {
 namespace {
 
-using testing::cpu_kernels;
-using testing::kElementwiseTolerance;
-using testing::OnGpu;
 using test::max_relative_error;
 using test::random_floats;
 using test::to_double;
+using testing::cpu_kernels;
+using testing::kElementwiseTolerance;
+using testing::OnGpu;
 
 constexpr int64_t kOddLength = 100003;  // not a multiple of any block or vector width
 
@@ -74,7 +74,8 @@ TEST(ElementwiseCuda, ReluGradToTwoMatchesTheCpuWithEitherOutputAbsent) {
   cpu_kernels().relu_grad_to_two(n, z.data(), dz.data(), want.data(), nullptr);
   for (int outputs = 0; outputs < 3; ++outputs) {  // both, only the first, only the second
     OnGpu<float> ya(testing::nan_filled(n)), yb(testing::nan_filled(n));
-    cuda->relu_grad_to_two(n, gz.get(), gdz.get(), outputs == 2 ? nullptr : ya.get(), outputs == 1 ? nullptr : yb.get());
+    cuda->relu_grad_to_two(n, gz.get(), gdz.get(), outputs == 2 ? nullptr : ya.get(),
+                           outputs == 1 ? nullptr : yb.get());
     if (outputs != 2) {
       EXPECT_LT(max_relative_error(ya.host(), to_double(want)), kElementwiseTolerance) << outputs;
     }
@@ -99,8 +100,9 @@ TEST(ElementwiseCuda, FillBytesAndIncrement) {
 
 std::vector<ActivationSpec> all_specs() {
   std::vector<ActivationSpec> specs;
-  for (ActivationKind k : {ActivationKind::ReLU, ActivationKind::LeakyReLU, ActivationKind::GELU, ActivationKind::SiLU,
-                           ActivationKind::Tanh, ActivationKind::Sigmoid, ActivationKind::ELU, ActivationKind::Softplus})
+  for (ActivationKind k :
+       {ActivationKind::ReLU, ActivationKind::LeakyReLU, ActivationKind::GELU, ActivationKind::SiLU,
+        ActivationKind::Tanh, ActivationKind::Sigmoid, ActivationKind::ELU, ActivationKind::Softplus})
     specs.push_back(default_activation_spec(k));
   specs.push_back({ActivationKind::LeakyReLU, 0.2f, 1.0f, 20.0f});
   specs.push_back({ActivationKind::ELU, 1.7f, 1.0f, 20.0f});

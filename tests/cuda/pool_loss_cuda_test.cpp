@@ -13,13 +13,13 @@
 namespace frugal {
 namespace {
 
+using test::max_relative_error;
+using test::random_floats;
+using test::to_double;
 using testing::cpu_kernels;
 using testing::kElementwiseTolerance;
 using testing::kReductionTolerance;
 using testing::OnGpu;
-using test::max_relative_error;
-using test::random_floats;
-using test::to_double;
 
 Pool2dGeometry geometry(int64_t batch, int64_t channels, int64_t in_h, int64_t in_w, int64_t kernel, int64_t stride,
                         int64_t pad = 0, bool count_include_pad = true) {
@@ -30,7 +30,7 @@ Pool2dGeometry geometry(int64_t batch, int64_t channels, int64_t in_h, int64_t i
 }
 
 std::vector<Pool2dGeometry> geometries() {
-  return {geometry(2, 3, 7, 5, 3, 2, 1),        geometry(4, 8, 32, 32, 2, 2), geometry(2, 3, 7, 9, 2, 2),
+  return {geometry(2, 3, 7, 5, 3, 2, 1),        geometry(4, 8, 32, 32, 2, 2),  geometry(2, 3, 7, 9, 2, 2),
           geometry(3, 2, 7, 7, 3, 2, 1, false), geometry(2, 2, 9, 8, 3, 1, 1), geometry(1, 2, 5, 5, 5, 1, 2)};
 }
 
@@ -139,7 +139,8 @@ TEST(SoftmaxXentCuda, LossProbabilitiesGradientsAndCountsMatchTheCpu) {
       OnGpu<float> gprobs(testing::nan_filled(z.size()));
       const float gpu_loss = cuda->softmax_xent_forward(c.n, c.k, gz.get(), glabels.get(), eps, gprobs.get());
       EXPECT_LT(max_relative_error({gpu_loss}, {static_cast<double>(loss)}), kElementwiseTolerance) << what;
-      EXPECT_LT(max_relative_error({gpu_loss}, {reference_loss(c.n, c.k, z, labels, eps)}), kReductionTolerance) << what;
+      EXPECT_LT(max_relative_error({gpu_loss}, {reference_loss(c.n, c.k, z, labels, eps)}), kReductionTolerance)
+          << what;
       EXPECT_LT(max_relative_error(gprobs.host(), to_double(probs)), kElementwiseTolerance) << what;
       EXPECT_EQ(cuda->softmax_xent_forward(c.n, c.k, gz.get(), glabels.get(), eps, gprobs.get()), gpu_loss) << what;
       cuda->softmax_xent_backward(c.n, c.k, gprobs.get(), glabels.get(), eps, 0.5f, gprobs.get());  // in place
@@ -160,9 +161,9 @@ TEST(SoftmaxXentCuda, CountCorrectKeepsTheFirstMaximumAndNanRules) {
   z[1 * k + 7] = 9.0f;
   z[2 * k + 1] = nan;  // NaN later is skipped: class 8
   z[2 * k + 8] = 4.0f;
-  z[3 * k + 39] = inf;  // infinity last
+  z[3 * k + 39] = inf;                                  // infinity last
   for (int64_t j = 0; j < k; ++j) z[4 * k + j] = -inf;  // all -inf: class 0
-  z[5 * k + 6] = z[5 * k + 1] = 1.0f;  // tie across lanes: class 1
+  z[5 * k + 6] = z[5 * k + 1] = 1.0f;                   // tie across lanes: class 1
   const std::vector<int32_t> labels = {3, 0, 8, 39, 0, 1};
   EXPECT_EQ(cpu_kernels().count_correct(6, k, z.data(), labels.data()), 6);
   const OnGpu<float> gz(z);

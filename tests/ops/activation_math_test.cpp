@@ -23,8 +23,9 @@ constexpr double kElementwiseTolerance = 1e-6;
 
 std::vector<ActivationSpec> all_specs() {
   std::vector<ActivationSpec> specs;
-  for (ActivationKind k : {ActivationKind::ReLU, ActivationKind::LeakyReLU, ActivationKind::GELU, ActivationKind::SiLU,
-                           ActivationKind::Tanh, ActivationKind::Sigmoid, ActivationKind::ELU, ActivationKind::Softplus})
+  for (ActivationKind k :
+       {ActivationKind::ReLU, ActivationKind::LeakyReLU, ActivationKind::GELU, ActivationKind::SiLU,
+        ActivationKind::Tanh, ActivationKind::Sigmoid, ActivationKind::ELU, ActivationKind::Softplus})
     specs.push_back(default_activation_spec(k));
   specs.push_back({ActivationKind::LeakyReLU, 0.2f, 1.0f, 20.0f});
   specs.push_back({ActivationKind::ELU, 1.7f, 1.0f, 20.0f});
@@ -33,8 +34,8 @@ std::vector<ActivationSpec> all_specs() {
 }
 
 std::string describe(const ActivationSpec& a) {
-  return std::string(activation_name(a.kind)) + " alpha=" + std::to_string(a.alpha) + " beta=" +
-         std::to_string(a.beta) + " threshold=" + std::to_string(a.threshold);
+  return std::string(activation_name(a.kind)) + " alpha=" + std::to_string(a.alpha) +
+         " beta=" + std::to_string(a.beta) + " threshold=" + std::to_string(a.threshold);
 }
 
 // Wide random inputs (tails where exp saturates, softplus's linear branch) plus the kinks and zeros.

@@ -139,8 +139,7 @@ TEST(BatchNormMath, InferenceForwardMatchesTheCpuKernel) {
         const float* g = affine ? gamma.data() : nullptr;
         const float* b = affine ? beta.data() : nullptr;
         std::vector<float> cpu(x.size()), shared(x.size());
-        batchnorm_forward_eval_cpu(sh.n, sh.c, sh.s, x.data(), g, b, kEps, rmean.data(), rvar.data(), cpu.data(),
-                                   relu);
+        batchnorm_forward_eval_cpu(sh.n, sh.c, sh.s, x.data(), g, b, kEps, rmean.data(), rvar.data(), cpu.data(), relu);
         for (int64_t i = 0; i < sh.n; ++i)
           for (int64_t ch = 0; ch < sh.c; ++ch)
             for (int64_t j = 0; j < sh.s; ++j)
@@ -158,8 +157,8 @@ struct BackwardOut {
 // incoming gradient.
 template <class DyOf>
 BackwardOut shared_backward(const BnShape& sh, const std::vector<float>& x, const float* x_shift, const float* x_scale,
-                            const DyOf& dy_of, const float* gamma, const std::vector<float>& invstd,
-                            BackwardOut start, bool accumulate) {
+                            const DyOf& dy_of, const float* gamma, const std::vector<float>& invstd, BackwardOut start,
+                            bool accumulate) {
   const int64_t m = sh.n * sh.s;
   for (int64_t ch = 0; ch < sh.c; ++ch) {
     const float shift = x_shift ? x_shift[ch] : 0.0f, scale = x_scale ? x_scale[ch] : 1.0f;
@@ -180,8 +179,8 @@ BackwardOut shared_backward(const BnShape& sh, const std::vector<float>& x, cons
 }
 
 BackwardOut random_start(const BnShape& sh, bool accumulate) {
-  return {std::vector<float>(static_cast<size_t>(sh.numel())),
-          accumulate ? normal(sh.c, 30) : std::vector<float>(sh.c), accumulate ? normal(sh.c, 31) : std::vector<float>(sh.c)};
+  return {std::vector<float>(static_cast<size_t>(sh.numel())), accumulate ? normal(sh.c, 30) : std::vector<float>(sh.c),
+          accumulate ? normal(sh.c, 31) : std::vector<float>(sh.c)};
 }
 
 void expect_backward_close(const BackwardOut& shared, const BackwardOut& cpu, const std::string& what) {
@@ -199,9 +198,9 @@ TEST(BatchNormMath, BackwardMatchesTheCpuKernelWithAndWithoutAccumulating) {
       BackwardOut cpu = random_start(sh, accumulate);
       batchnorm_backward_cpu(sh.n, sh.c, sh.s, x.data(), dy.data(), gamma.data(), f.mean.data(), f.invstd.data(),
                              cpu.dx.data(), cpu.dgamma.data(), cpu.dbeta.data(), accumulate);
-      const BackwardOut shared =
-          shared_backward(sh, x, f.mean.data(), f.invstd.data(), [&](int64_t, int64_t at) { return dy[at]; },
-                          gamma.data(), f.invstd, random_start(sh, accumulate), accumulate);
+      const BackwardOut shared = shared_backward(
+          sh, x, f.mean.data(), f.invstd.data(), [&](int64_t, int64_t at) { return dy[at]; }, gamma.data(), f.invstd,
+          random_start(sh, accumulate), accumulate);
       expect_backward_close(shared, cpu, sh.str() + (accumulate ? " accumulate" : ""));
     }
 }
@@ -210,9 +209,9 @@ TEST(BatchNormMath, BackwardParameterGradientsMatchFloat64) {
   for (const BnShape& sh : kShapes) {
     const std::vector<float> x = input(sh, 13), dy = normal(static_cast<size_t>(sh.numel()), 14);
     const TrainOut f = cpu_forward_train(sh, x, nullptr, nullptr, false);
-    const BackwardOut shared =
-        shared_backward(sh, x, f.mean.data(), f.invstd.data(), [&](int64_t, int64_t at) { return dy[at]; }, nullptr,
-                        f.invstd, random_start(sh, false), false);
+    const BackwardOut shared = shared_backward(
+        sh, x, f.mean.data(), f.invstd.data(), [&](int64_t, int64_t at) { return dy[at]; }, nullptr, f.invstd,
+        random_start(sh, false), false);
     std::vector<double> dgamma(sh.c, 0.0), dbeta(sh.c, 0.0);
     for (int64_t i = 0; i < sh.n; ++i)
       for (int64_t ch = 0; ch < sh.c; ++ch)
@@ -235,8 +234,9 @@ TEST(BatchNormMath, BackwardFromXhatMatchesTheCpuKernel) {
       BackwardOut cpu = random_start(sh, accumulate);
       batchnorm_backward_from_xhat_cpu(sh.n, sh.c, sh.s, f.y.data(), dy.data(), gamma.data(), f.invstd.data(),
                                        cpu.dx.data(), cpu.dgamma.data(), cpu.dbeta.data(), accumulate);
-      const BackwardOut shared = shared_backward(sh, f.y, nullptr, nullptr, [&](int64_t, int64_t at) { return dy[at]; },
-                                                 gamma.data(), f.invstd, random_start(sh, accumulate), accumulate);
+      const BackwardOut shared = shared_backward(
+          sh, f.y, nullptr, nullptr, [&](int64_t, int64_t at) { return dy[at]; }, gamma.data(), f.invstd,
+          random_start(sh, accumulate), accumulate);
       expect_backward_close(shared, cpu, sh.str() + (accumulate ? " accumulate" : ""));
     }
 }

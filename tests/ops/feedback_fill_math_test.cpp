@@ -36,10 +36,10 @@ TEST(FeedbackFillMath, UniformAndNormalPairsMatchTheCpuFills) {
     std::vector<float> uniform(n), normal(n);
     feedback_uniform_cpu(key, uniform.data(), n, 0.3f);
     feedback_normal_cpu(key, normal.data(), n, 0.05f);
-    const std::vector<float> shared_uniform = shared_fill(
-        n, [&](int64_t p, float& a, float& b) { feedback_fill::uniform_pair(key, p, 0.3f, a, b); });
-    const std::vector<float> shared_normal = shared_fill(
-        n, [&](int64_t p, float& a, float& b) { feedback_fill::normal_pair(key, p, 0.05f, a, b); });
+    const std::vector<float> shared_uniform =
+        shared_fill(n, [&](int64_t p, float& a, float& b) { feedback_fill::uniform_pair(key, p, 0.3f, a, b); });
+    const std::vector<float> shared_normal =
+        shared_fill(n, [&](int64_t p, float& a, float& b) { feedback_fill::normal_pair(key, p, 0.05f, a, b); });
     EXPECT_LT(max_relative_error(shared_uniform, to_double(uniform)), kElementwiseTolerance) << "n=" << n;
     EXPECT_LT(max_relative_error(shared_normal, to_double(normal)), kElementwiseTolerance) << "n=" << n;
   }

@@ -36,10 +36,14 @@ Pool2dGeometry geometry(int64_t batch, int64_t channels, int64_t in_h, int64_t i
 
 // Generic shapes, and 2x2/stride 2 shapes the CPU serves with its banded fast path (even and odd sizes).
 std::vector<Pool2dGeometry> geometries() {
-  return {geometry(2, 3, 7, 5, 3, 3, 2, 2, 1, 1),        geometry(1, 2, 6, 6, 2, 2, 2, 2),
-          geometry(2, 1, 9, 8, 3, 2, 1, 2, 1, 0),        geometry(1, 2, 5, 5, 5, 5, 1, 1, 2, 2),
-          geometry(3, 2, 7, 7, 3, 3, 2, 2, 1, 1, false), geometry(1, 1, 4, 6, 4, 1, 3, 1, 2, 0, false),
-          geometry(2, 3, 7, 9, 2, 2, 2, 2),              geometry(2, 2, 28, 28, 2, 2, 2, 2)};
+  return {geometry(2, 3, 7, 5, 3, 3, 2, 2, 1, 1),
+          geometry(1, 2, 6, 6, 2, 2, 2, 2),
+          geometry(2, 1, 9, 8, 3, 2, 1, 2, 1, 0),
+          geometry(1, 2, 5, 5, 5, 5, 1, 1, 2, 2),
+          geometry(3, 2, 7, 7, 3, 3, 2, 2, 1, 1, false),
+          geometry(1, 1, 4, 6, 4, 1, 3, 1, 2, 0, false),
+          geometry(2, 3, 7, 9, 2, 2, 2, 2),
+          geometry(2, 2, 28, 28, 2, 2, 2, 2)};
 }
 
 std::string describe(const Pool2dGeometry& g) {
@@ -111,7 +115,8 @@ TEST(PoolMath, AverageForwardAndBackwardMatchTheCpuKernels) {
           shared_y[(p * oh_n + oh) * ow_n + ow] = pm::window_mean(g, x.data() + p * in_plane, oh, ow);
       for (int64_t h = 0; h < g.in_h; ++h)
         for (int64_t w = 0; w < g.in_w; ++w)
-          shared_dx[p * in_plane + h * g.in_w + w] = pm::avg_backward_at(g, oh_n, ow_n, dy.data() + p * out_plane, h, w);
+          shared_dx[p * in_plane + h * g.in_w + w] =
+              pm::avg_backward_at(g, oh_n, ow_n, dy.data() + p * out_plane, h, w);
     }
     EXPECT_LT(max_relative_error(shared_y, to_double(cpu_y)), kElementwiseTolerance) << describe(g);
     EXPECT_LT(max_relative_error(shared_dx, to_double(cpu_dx)), kElementwiseTolerance) << describe(g);

@@ -69,8 +69,8 @@ double shared_row(int64_t k, const float* z, int32_t label, double eps, float* p
 }
 
 // The mean in the CUDA kernel's order: per chunk, per warp (rows w, w + 4, ...), warps, then chunks.
-float shared_forward(int64_t n, int64_t k, const std::vector<float>& z, const std::vector<int32_t>& labels,
-                     float eps, std::vector<float>& probs) {
+float shared_forward(int64_t n, int64_t k, const std::vector<float>& z, const std::vector<int32_t>& labels, float eps,
+                     std::vector<float>& probs) {
   double total = 0.0;
   for (int64_t chunk = 0; chunk < sm::kLossChunks; ++chunk) {
     double warps[kRowWarps] = {};
@@ -144,9 +144,17 @@ TEST(SoftmaxMath, GradientMatchesTheCpuKernel) {
 std::vector<std::vector<float>> tricky_rows() {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   std::vector<std::vector<float>> rows = {
-      {1.0f, 3.0f, 3.0f, 2.0f},  {3.0f, 1.0f, 3.0f},       {nan, 5.0f, 7.0f},   {2.0f, nan, 7.0f, nan},
-      {-inf, -inf, -inf},        {0.0f, -0.0f},            {-0.0f, 0.0f},       {1.0f, inf, 2.0f, inf},
-      {nan, nan},                {-1.0f, nan, -1.0f, -2.0f}, {5.0f},
+      {1.0f, 3.0f, 3.0f, 2.0f},
+      {3.0f, 1.0f, 3.0f},
+      {nan, 5.0f, 7.0f},
+      {2.0f, nan, 7.0f, nan},
+      {-inf, -inf, -inf},
+      {0.0f, -0.0f},
+      {-0.0f, 0.0f},
+      {1.0f, inf, 2.0f, inf},
+      {nan, nan},
+      {-1.0f, nan, -1.0f, -2.0f},
+      {5.0f},
   };
   // Long rows: the maximum tied in two lanes' slices and in one lane's slice, with NaN scattered.
   std::vector<float> wide = test::random_floats(100, 43);
