@@ -47,7 +47,7 @@ Action add_profile_command(CLI::App& app) {
     const int64_t batch = run.batch;
     std::filesystem::create_directories(dir);
     MemoryReport report = training_memory_report(
-        e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}});
+        e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}}, run.staging_bytes);
     write_memory_report(report, dir);
     std::cout << memory_report_table(report);
     std::cout << "memory report: " << dir << "/memory.json, " << dir << "/memory.html\n";
