@@ -37,6 +37,8 @@ struct Case {
   nlohmann::json mode;
   std::string name;
 };
+// Names the case in test listings (ctest shows the parameter of each test).
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Case> every_mode_on_every_network() {
   const std::vector<std::pair<std::string, nlohmann::json>> modes = {

@@ -58,6 +58,8 @@ struct SteadyCase {
   nlohmann::json mode;
   std::string name;
 };
+// Names the case in test listings (ctest shows the parameter of each test).
+void PrintTo(const SteadyCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaSteadyState : public ::testing::TestWithParam<SteadyCase> {};
 
