@@ -70,9 +70,10 @@ nlohmann::json bench_gemm(const BenchArgs& args) {
   return out;
 }
 
-// A GPU's memory after the timed steps. peak_bytes (the allocator's peak plus the runtime's own
-// workspaces and scratch) is what compares with torch.cuda.max_memory_allocated(), whose caching
-// allocator also holds the library workspaces (scripts/bench/vs_pytorch_cuda.py).
+// A GPU's memory after the timed steps. planned_bytes (staging included, which was live during the
+// steps) compares with allocated_peak_bytes; peak_bytes (the allocator's peak plus the runtime's own
+// workspaces and scratch) with torch.cuda.max_memory_allocated(), whose caching allocator also holds the
+// library workspaces (scripts/bench/vs_pytorch_cuda.py).
 nlohmann::json device_memory_json(Experiment& e, Device device, size_t staging_bytes) {
   DeviceRuntime& rt = device_runtime(device);
   rt.sample_memory();

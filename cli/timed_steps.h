@@ -15,7 +15,8 @@ struct TimedSteps {
   std::vector<double> optimizer_seconds;  // per timed step: the optimizer alone
   std::vector<double> data_seconds;       // per timed step: preparing its batch (before, untimed)
   int64_t batch = 0;
-  size_t staging_bytes = 0;  // device memory of the batch staging (BatchStager::device_bytes; 0 on the CPU)
+  // Device memory the batch staging held (BatchStager::device_bytes; 0 on the CPU), freed on return.
+  size_t staging_bytes = 0;
 };
 
 // Runs `warmup` untimed steps, then `steps` timed ones. With `per_layer`, the executor also times each

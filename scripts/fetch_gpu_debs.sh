@@ -79,8 +79,20 @@ if [ "$check" = 1 ]; then
     exit 1
   fi
   if [ "$mpi" = 1 ]; then
-    OPAL_PREFIX="$OPAL_PREFIX" "$tmp/prefix/usr/bin/mpicxx.openmpi" --showme:compile >/dev/null ||
-      { echo "fetch_gpu_debs: the unpacked Open MPI wrapper does not run" >&2; exit 1; }
+    # CMake's FindMPI through the unpacked compiler wrapper, which must name the prefix's headers.
+    mkdir -p "$tmp/mpi"
+    cat >"$tmp/mpi/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.22)
+project(mpi_check CXX)
+find_package(MPI REQUIRED COMPONENTS CXX)
+message(STATUS "MPI_CXX_INCLUDE_DIRS=${MPI_CXX_INCLUDE_DIRS}")
+CMAKE
+    if ! cmake -S "$tmp/mpi" -B "$tmp/mpi/build" >"$tmp/mpi.log" 2>&1 ||
+       ! grep -q "MPI_CXX_INCLUDE_DIRS=$tmp/prefix" "$tmp/mpi.log"; then
+      cat "$tmp/mpi.log"
+      echo "fetch_gpu_debs: CMake does not find the unpacked Open MPI" >&2
+      exit 1
+    fi
   fi
   echo "fetch_gpu_debs: check passed: the project configures against the unpacked set alone"
 fi

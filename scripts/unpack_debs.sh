@@ -41,14 +41,20 @@ if [ -f "$openblas_dir/OpenBLASConfig.cmake" ]; then
   for f in "$openblas_dir"/*.cmake; do ln -sf "$f" "$lib/cmake/openblas/"; done
 fi
 
+# The unsuffixed Open MPI commands (mpicxx, mpirun) are alternatives links too.
+for tool in "$prefix"/usr/bin/*.openmpi; do
+  [ -e "$tool" ] && ln -sfn "$(basename "$tool")" "${tool%.openmpi}"
+done
+
 {
   echo "# Written by scripts/unpack_debs.sh: the packages unpacked into $prefix."
   echo "export CMAKE_PREFIX_PATH=\"$prefix/usr\${CMAKE_PREFIX_PATH:+:\$CMAKE_PREFIX_PATH}\""
   echo "export LD_LIBRARY_PATH=\"$lib:$lib/openblas-pthread:$prefix/$multiarch\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}\""
   if [ -d "$lib/openmpi" ]; then
-    # Open MPI finds its own files relative to OPAL_PREFIX when it does not live in /usr.
-    echo "export OPAL_PREFIX=\"$lib/openmpi\""
+    # Open MPI finds its own files relative to OPAL_PREFIX when it is not where it was built for (/usr).
+    echo "export OPAL_PREFIX=\"$prefix/usr\""
     echo "export PATH=\"$prefix/usr/bin:\$PATH\""
+    echo "export LD_LIBRARY_PATH=\"$lib/openmpi/lib:\$LD_LIBRARY_PATH\""
   fi
 } > "$prefix/env.sh"
 echo "unpack_debs: ${#files[@]} packages in $prefix; source $prefix/env.sh"
