@@ -7,7 +7,7 @@ namespace frugal {
 #ifndef FRUGAL_HAS_CUDA
 GpuInventory visible_gpus() {
   GpuInventory inv;
-  inv.why_none = "this build of frugal has no CUDA backend (built without nvcc)";
+  inv.why_none = "this build of frugal has no CUDA backend: it was built without nvcc";
   return inv;
 }
 #endif
