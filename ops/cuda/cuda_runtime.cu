@@ -6,10 +6,9 @@
 #include "core/allocator.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "ops/cuda/conv_algorithms.h"
 #include "ops/cuda/cuda_memory.h"
 
-// TODO-at-merge (cuda-dense): include "ops/cuda/conv_algorithms.h" for frugal::cuda::set_deterministic,
-// and call it in CudaRuntime::set_deterministic below.
 
 namespace frugal::cuda {
 namespace {
@@ -79,7 +78,7 @@ class CudaRuntime final : public DeviceRuntime {
   void sample_memory() override { ledger_.sample(); }
   void set_deterministic(bool on) override {
     deterministic_ = on;
-    // TODO-at-merge (cuda-dense): frugal::cuda::set_deterministic(on);
+    cuda::set_deterministic(on);  // cuDNN algorithms and cuBLAS math mode (conv_algorithms.h)
   }
 
   RuntimeLedger& ledger() { return ledger_; }
