@@ -68,7 +68,32 @@ void check_training_budget(Experiment& e, int64_t batch) {
                       static_cast<size_t>(budget_mb * 1048576.0));
 }
 
-MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
+size_t persistent_device_bytes(Experiment& e, Device device) {
+  size_t total = 0;
+  auto add = [&](const Tensor& t) {
+    if (t.defined() && t.device() == device) total += aligned_bytes(t.nbytes());
+  };
+  Graph& g = *e.graph;
+  // Data parallel: weights and gradients are views of the layout's buffers (ZeRO-2's gradient views alias).
+  const FlatParameters* flat = e.data_parallel ? &e.data_parallel->flat() : nullptr;
+  if (flat && g.device() == device) {
+    add(flat->weights());
+    for (const auto& [name, bytes] : flat->gradient_buffers()) total += aligned_bytes(bytes);
+  }
+  for (int i = 0; i < g.size(); ++i) {
+    for (Parameter* p : g.layer(i).parameters()) {
+      if (flat && p->trainable) continue;
+      add(p->value);
+      add(p->grad);
+    }
+    for (Parameter* p : e.executor->mode(i).state()) add(p->value);
+  }
+  if (e.optimizer)
+    for (const auto& [name, t] : e.optimizer->state()) add(t);
+  return total;
+}
+
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra, size_t staging_bytes) {
   extra["parameters"] = trainable_parameter_count(*e.graph);
   DataParallel* dp = e.data_parallel.get();
   if (dp) {
@@ -80,6 +105,16 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
                                                   : "none";
   }
   MemoryReport report = e.step_schedule->memory_report(e, batch, std::move(extra));
+  const Device device = e.graph->device();
+  if (device != Device::CPU) {
+    DeviceRuntime& rt = device_runtime(device);
+    rt.sample_memory();
+    report.device.present = true;
+    report.device.device = device_name(device);
+    report.device.planned_bytes =
+        e.step_schedule->planner().predicted_peak_bytes() + persistent_device_bytes(e, device) + staging_bytes;
+    report.device.stats = rt.memory_stats();
+  }
   if (dp) {
     // Every rank's peak and its breakdown by category, so the per-rank saving of sharding is visible.
     std::vector<double> mine = {static_cast<double>(report.peak_bytes), static_cast<double>(report.peak_rss_bytes)};
