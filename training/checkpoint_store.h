@@ -1,0 +1,51 @@
+// The checkpoints of a run directory, kept so that a crash at any instant (a kill, a full disk, a power
+// cut) leaves at least one complete checkpoint:
+//
+//   run/checkpoints/step-00000016/   complete checkpoints (training/checkpoint.h), one folder each
+//   run/checkpoints/.partial-.../    a checkpoint being written: never read, removed on the next save
+//   run/checkpoint -> checkpoints/step-00000016   a link to the newest, for users (`frugal eval`)
+//
+// A new checkpoint is written into a .partial folder beside the old ones, renamed to its final name
+// (the instant it becomes complete), and only then is the link switched and are old ones removed, the
+// newest `keep` staying. --resume takes the newest complete folder, whatever the link says.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "training/checkpoint.h"
+
+namespace frugal {
+
+class CheckpointStore {
+ public:
+  CheckpointStore(std::string run_dir, int64_t keep);
+
+  // Before any work: IoError naming the path when `checkpoint` or `checkpoints` exist and are not what
+  // this store makes (a regular file, a folder of something else). With `fresh`, the checkpoints of an
+  // earlier run in the same directory are removed: they do not belong to the run that starts.
+  void prepare(bool fresh);
+
+  // Writes `pos` as the newest checkpoint. On failure (IoError naming the file) the previous checkpoints
+  // are untouched and the partial one is removed.
+  void save(Experiment& e, const TrainingPosition& pos);
+
+  // The newest complete checkpoint folder, or nothing.
+  std::optional<std::string> newest() const;
+
+  // Restores the newest checkpoint; nothing when there is none (the run starts from the beginning). A
+  // newest one that does not load is a DataError naming the file and what is wrong, and the older one
+  // to fall back to by removing it.
+  std::optional<TrainingPosition> load_newest(Experiment& e) const;
+
+  const std::string& link() const { return link_; }  // run/checkpoint
+
+ private:
+  std::string dir_for(int64_t step) const;
+  void remove_partials() const;
+  void prune() const;
+
+  std::string run_dir_, folder_, link_;
+  int64_t keep_;
+};
+
+}  // namespace frugal
