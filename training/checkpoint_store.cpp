@@ -61,8 +61,19 @@ std::string CheckpointStore::dir_for(int64_t step) const {
 
 void CheckpointStore::prepare(bool fresh) {
   std::error_code ec;
-  const auto link_status = fs::symlink_status(link_, ec);
-  if (fs::exists(link_status) && !fs::is_symlink(link_status))
+  auto link_status = fs::symlink_status(link_, ec);
+  // Runs of frugal before checkpoints/ kept their one checkpoint in the folder `checkpoint`: it becomes
+  // the first of checkpoints/ (or goes, for a fresh run).
+  const bool legacy = fs::is_directory(link_status) && fs::is_regular_file(link_ + "/state.json", ec);
+  if (legacy && !fresh) {
+    prepare_output_dir(folder_);
+    const TrainingPosition pos = read_checkpoint_position(link_);
+    if (fs::exists(dir_for(pos.step))) remove_tree(dir_for(pos.step));
+    rename_durable(link_, dir_for(pos.step));
+    replace_symlink_atomic(link_, "checkpoints/" + fs::path(dir_for(pos.step)).filename().string());
+    link_status = fs::symlink_status(link_, ec);
+  }
+  if (fs::exists(link_status) && !fs::is_symlink(link_status) && !(legacy && fresh))
     throw IoError("'" + link_ + "' exists and is not the link to the newest checkpoint that frugal makes there (" +
                   (fs::is_directory(link_status) ? "a folder" : "a file") + "); move it away or choose another " +
                   "run directory");

@@ -8,11 +8,12 @@ namespace frugal::e2e {
 namespace {
 
 // `frugal train` of the tiny config with `sets` (--set k=v each) into a fresh run directory.
-CliResult train_tiny(const TempDir& dir, const std::vector<std::string>& sets, nlohmann::json config = tiny_config("t")) {
+CliResult train_tiny(const TempDir& dir, const std::vector<std::string>& sets, nlohmann::json config = tiny_config("t"),
+                     const std::string& env = "") {
   write_text(dir.path() / "config.json", config.dump(2));
   std::string args = "train --config " + dir.str("config.json") + " --output " + dir.str("run");
   for (const std::string& s : sets) args += " --set '" + s + "'";
-  return run_frugal(args);
+  return run_frugal(args, env);
 }
 
 bool trained_a_step(const CliResult& r) { return r.output.find("epoch 1") != std::string::npos; }
@@ -111,7 +112,8 @@ TEST(BadConfigCli, OutOfMemoryNamesTheLayer) {
   TempDir dir("oom");
   // Examples of 2^40 values into a linear layer of 2^20 outputs: 2^60 weights.
   CliResult r = train_tiny(dir, {"data.synthetic.shape=[65536,65536,256]", "data.batch_size=1", "data.test_batch_size=1",
-                                 "model.hidden=[1048576]"});
+                                 "model.hidden=[1048576]"},
+                           tiny_config("t"), "ASAN_OPTIONS=\"$ASAN_OPTIONS:allocator_may_return_null=1\"");
   EXPECT_TRUE(is_user_error(r, {"out of memory", "weights of '1'"}));
 }
 

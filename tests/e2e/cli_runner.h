@@ -25,8 +25,9 @@ inline std::string frugal_binary() {
   return bin ? bin : FRUGAL_BIN_PATH;
 }
 
-inline CliResult run_frugal(const std::string& args) {
-  std::string cmd = frugal_binary() + " " + args + " 2>&1";
+// `env`: assignments put before the command, e.g. "FRUGAL_TEST_SLOW_WRITE_MS=10".
+inline CliResult run_frugal(const std::string& args, const std::string& env = "") {
+  std::string cmd = env + (env.empty() ? "" : " ") + frugal_binary() + " " + args + " 2>&1";
   CliResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;

@@ -89,7 +89,9 @@ void expect_complete_checkpoints(const fs::path& run) {
   for (const fs::path& dir : entries_starting(run / "checkpoints", "step-"))
     for (const char* f : {"model.safetensors", "optimizer.safetensors", "state.json"})
       EXPECT_TRUE(fs::exists(dir / f)) << dir / f;
-  if (fs::is_symlink(run / "checkpoint")) EXPECT_TRUE(fs::is_directory(run / "checkpoint")) << "dangling link";
+  if (fs::is_symlink(run / "checkpoint")) {
+    EXPECT_TRUE(fs::is_directory(run / "checkpoint")) << "dangling link";
+  }
 }
 
 class InterruptCli : public ::testing::Test {
@@ -158,11 +160,11 @@ TEST_F(InterruptCli, SecondSignalStopsAtOnceAndThePreviousCheckpointStays) {
   expect_resume_ends_bit_identical("twice");
 }
 
-// SIGKILL at seeded random moments, and while a checkpoint is being written; after each kill the run is
-// resumed (or started again when it had not saved its config yet), until it completes.
+// SIGKILL at seeded random moments, and while a checkpoint is being written. After each kill the run is
+// resumed (or started again when it had not saved its config yet); a run that completes before its kill
+// is held against the uninterrupted one, and the next kill points go to a new run.
 TEST_F(InterruptCli, SigkillAtRandomMomentsNeverLosesTheRunAndResumeEndsBitIdentical) {
   const std::vector<std::string> slow = {"FRUGAL_TEST_SLOW_WRITE_MS=30"};
-  const fs::path run = dir_.path() / "killed", log = dir_.path() / "killed.log";
   // How long a run with slow writes takes, to draw kill moments over.
   const auto t0 = Clock::now();
   int status = wait_status(spawn_frugal(fresh_args("timed"), slow, dir_.path() / "timed.log"));
@@ -171,20 +173,20 @@ TEST_F(InterruptCli, SigkillAtRandomMomentsNeverLosesTheRunAndResumeEndsBitIdent
 
   std::mt19937 rng(20240611);
   std::uniform_real_distribution<double> moment(0.0, run_seconds);
-  int kills = 0, kills_during_write = 0, attempts = 0;
-  bool completed = false;
+  int kills = 0, kills_during_write = 0, runs = 1;
+  auto name = [&] { return "killed" + std::to_string(runs); };
+  auto path = [&] { return dir_.path() / name(); };
+  auto log = [&] { return dir_.path() / (name() + ".log"); };
   auto start = [&] {
-    ++attempts;
-    return spawn_frugal(fs::exists(run / "config.json") ? resume_args("killed") : fresh_args("killed"), slow, log);
+    return spawn_frugal(fs::exists(path() / "config.json") ? resume_args(name()) : fresh_args(name()), slow, log());
   };
-  auto after_kill = [&](bool had_checkpoint) {
-    expect_complete_checkpoints(run);
-    if (had_checkpoint)
-      EXPECT_FALSE(entries_starting(run / "checkpoints", "step-").empty()) << "the kill lost every checkpoint";
+  auto expect_finished_run_matches = [&] {
+    EXPECT_TRUE(final_state(path()) == straight_) << name() << " differs from the uninterrupted run";
+    ++runs;
   };
-  constexpr int kRandomKills = 8, kWriteKills = 4;
-  for (int k = 0; k < kRandomKills + kWriteKills && !completed; ++k) {
-    const bool had_checkpoint = !entries_starting(run / "checkpoints", "step-").empty();
+  constexpr int kRandomKills = 10, kWriteKills = 4;
+  for (int k = 0; k < kRandomKills + kWriteKills; ++k) {
+    const bool had_checkpoint = !entries_starting(path() / "checkpoints", "step-").empty();
     pid_t pid = start();
     ASSERT_GT(pid, 0);
     bool reached = true;
@@ -192,37 +194,38 @@ TEST_F(InterruptCli, SigkillAtRandomMomentsNeverLosesTheRunAndResumeEndsBitIdent
       std::this_thread::sleep_for(std::chrono::duration<double>(moment(rng)));
       reached = !exited(pid, status);
     } else {  // in the middle of a checkpoint write: its folder exists, it is not complete yet
-      reached = wait_until(pid, status, [&] { return !entries_starting(run / "checkpoints", ".partial-").empty(); });
+      reached = wait_until(pid, status, [&] { return !entries_starting(path() / "checkpoints", ".partial-").empty(); });
     }
     if (!reached) {  // it finished first
-      completed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      ASSERT_TRUE(completed) << read_text(log);
-      break;
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(log());
+      expect_finished_run_matches();
+      continue;
     }
     kill(pid, SIGKILL);
     wait_status(pid);
     ++kills;
-    if (!entries_starting(run / "checkpoints", ".partial-").empty()) ++kills_during_write;
-    after_kill(had_checkpoint);
+    if (!entries_starting(path() / "checkpoints", ".partial-").empty()) ++kills_during_write;
+    expect_complete_checkpoints(path());
+    if (had_checkpoint) {
+      EXPECT_FALSE(entries_starting(path() / "checkpoints", "step-").empty()) << "the kill lost every checkpoint";
+    }
   }
-  while (!completed && attempts < 40) {
-    status = wait_status(start());
-    completed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-  ASSERT_TRUE(completed) << read_text(log);
-  std::cout << "[kill points] " << kills << " SIGKILLs (" << kills_during_write
-            << " during a checkpoint write) over a " << run_seconds << " s run\n";
+  status = wait_status(start());  // the last run, to its end
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(log());
+  expect_finished_run_matches();
+  std::cout << "[kill points] " << kills << " SIGKILLs (" << kills_during_write << " during a checkpoint write) in "
+            << runs - 1 << " runs of " << run_seconds << " s, each resumed to the uninterrupted run's bits\n";
   RecordProperty("kill_points", kills);
   RecordProperty("kill_points_during_checkpoint_write", kills_during_write);
   EXPECT_GE(kills_during_write, 1);
-  EXPECT_TRUE(final_state(run) == straight_) << "resumed run differs from the uninterrupted one";
 }
 
 // A full disk in the middle of a checkpoint (the second one's optimizer file) or of the summary: the
 // error names the file, nothing partial is left, and the previous checkpoint loads.
 TEST_F(InterruptCli, FullDiskFailsNamingTheFileAndThePreviousCheckpointStaysLoadable) {
-  for (const std::string& fault : {"optimizer.safetensors#2", "state.json#3", "summary.json#1"}) {
-    const std::string run = "full" + std::to_string(fault.size());
+  int n = 0;
+  for (const std::string fault : {"optimizer.safetensors#2", "state.json#3", "summary.json#1"}) {
+    const std::string run = "full" + std::to_string(++n);
     const fs::path log = dir_.path() / (run + ".log");
     int status = wait_status(spawn_frugal(fresh_args(run), {"FRUGAL_TEST_FAIL_WRITE=" + fault}, log));
     const std::string output = read_text(log);

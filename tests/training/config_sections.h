@@ -22,4 +22,16 @@ inline std::vector<std::unique_ptr<BackwardMode>> assign_modes(Graph& graph, con
   return assign_backward_modes(graph, validated_section("backward", backward), seed);
 }
 
+// The same without the schema's checks of values: only the keys the code reads are filled in. For tests
+// of a mode's own knob checks, which the schema's ranges would otherwise catch first.
+inline std::vector<std::unique_ptr<BackwardMode>> assign_modes_unchecked(Graph& graph, nlohmann::json backward,
+                                                                         uint64_t seed) {
+  if (!backward.contains("default")) backward["default"] = nlohmann::json::object();
+  if (!backward.contains("layers")) backward["layers"] = nlohmann::json::array();
+  if (!backward["default"].contains("mode")) backward["default"]["mode"] = "exact";
+  for (auto& entry : backward["layers"])
+    if (!entry.contains("mode")) entry["mode"] = "exact";
+  return assign_backward_modes(graph, backward, seed);
+}
+
 }  // namespace frugal::testing_support

@@ -169,7 +169,14 @@ std::unique_ptr<Graph> build_sequential(const nlohmann::json& model, const Shape
     const LayerType* known = nullptr;
     for (const LayerType& t : kLayerTypes)
       if (type == t.type) known = &t;
-    last = known ? known->add(b, last, entry) : add_activation(b, last, entry);
+    // Errors of the layer (bad channels, shapes) are prefixed with the entry that made it.
+    try {
+      last = known ? known->add(b, last, entry) : add_activation(b, last, entry);
+    } catch (const ConfigError& e) {
+      throw ConfigError(where + ": " + e.what());
+    } catch (const ShapeError& e) {
+      throw ShapeError(where + ": " + e.what());
+    }
   }
   const Shape& out = b.shape_of(s.last());
   if (out.ndim() != 1 || out[0] != classes)

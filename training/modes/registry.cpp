@@ -86,7 +86,12 @@ std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, c
     if (it == factories().end())
       throw ConfigError(source + ".mode: backward mode '" + name + "' is not available in this build (available: " +
                         join(registered_backward_modes()) + ")");
-    auto mode = it->second(*entry, layer, i, seed);
+    std::unique_ptr<BackwardMode> mode;
+    try {
+      mode = it->second(*entry, layer, i, seed);
+    } catch (const ConfigError& e) {  // a bad knob: say which entry of the config holds it
+      throw ConfigError(source + ": " + e.what());
+    }
     if (!mode->supports(layer)) {
       // The default applies to every layer, so a default that cannot serve a layer falls back to
       // exact there (or to the mode it names for that layer); an explicit override that cannot serve its layer is an error.

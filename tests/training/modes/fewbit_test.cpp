@@ -288,7 +288,7 @@ TEST(FewbitMode, SupportsEveryActivationKindAndNothingElse) {
 std::string config_error(const json& entry) {
   auto graph = mlp(default_activation_spec(ActivationKind::GELU), 1);
   try {
-    testing_support::assign_modes(*graph, {{"layers", {entry}}}, 0);
+    testing_support::assign_modes_unchecked(*graph, {{"layers", {entry}}}, 0);
   } catch (const ConfigError& e) {
     return e.what();
   }
