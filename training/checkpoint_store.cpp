@@ -59,30 +59,43 @@ std::string CheckpointStore::dir_for(int64_t step) const {
   return folder_ + "/" + name;
 }
 
-void CheckpointStore::prepare(bool fresh) {
+bool CheckpointStore::legacy_folder() const {
   std::error_code ec;
-  auto link_status = fs::symlink_status(link_, ec);
-  // Runs of frugal before checkpoints/ kept their one checkpoint in the folder `checkpoint`: it becomes
-  // the first of checkpoints/ (or goes, for a fresh run).
-  const bool legacy = fs::is_directory(link_status) && fs::is_regular_file(link_ + "/state.json", ec);
-  if (legacy && !fresh) {
-    prepare_output_dir(folder_);
-    const TrainingPosition pos = read_checkpoint_position(link_);
-    if (fs::exists(dir_for(pos.step))) remove_tree(dir_for(pos.step));
-    rename_durable(link_, dir_for(pos.step));
-    replace_symlink_atomic(link_, "checkpoints/" + fs::path(dir_for(pos.step)).filename().string());
-    link_status = fs::symlink_status(link_, ec);
-  }
-  if (fs::exists(link_status) && !fs::is_symlink(link_status) && !(legacy && fresh))
+  return fs::is_directory(fs::symlink_status(link_, ec)) && fs::is_regular_file(link_ + "/state.json", ec);
+}
+
+void CheckpointStore::check_layout() const {
+  std::error_code ec;
+  const auto link_status = fs::symlink_status(link_, ec);
+  if (fs::exists(link_status) && !fs::is_symlink(link_status) && !legacy_folder())
     throw IoError("'" + link_ + "' exists and is not the link to the newest checkpoint that frugal makes there (" +
                   (fs::is_directory(link_status) ? "a folder" : "a file") + "); move it away or choose another " +
                   "run directory");
   if (fs::exists(fs::symlink_status(folder_, ec)) && !fs::is_directory(folder_, ec))
     throw IoError("'" + folder_ + "' exists and is not a directory; move it away or choose another run directory");
-  if (fresh && (fs::exists(link_status) || fs::exists(folder_, ec))) {
+}
+
+void CheckpointStore::discard_earlier_run() {
+  check_layout();
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(link_, ec)) || fs::exists(folder_, ec)) {
     log().info("removing the checkpoints of an earlier run in {}", run_dir_);
     remove_tree(link_);
     remove_tree(folder_);
+  }
+  prepare_output_dir(folder_);
+}
+
+void CheckpointStore::open_for_resume() {
+  check_layout();
+  // Runs of frugal before checkpoints/ kept their one checkpoint in the folder `checkpoint`: it becomes
+  // the first of checkpoints/.
+  if (legacy_folder()) {
+    prepare_output_dir(folder_);
+    const std::string dir = dir_for(read_checkpoint_position(link_).step);
+    if (fs::exists(dir)) remove_tree(dir);
+    rename_durable(link_, dir);
+    replace_symlink_atomic(link_, "checkpoints/" + fs::path(dir).filename().string());
   }
   prepare_output_dir(folder_);
   remove_partials();

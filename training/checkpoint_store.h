@@ -20,10 +20,16 @@ class CheckpointStore {
  public:
   CheckpointStore(std::string run_dir, int64_t keep);
 
-  // Before any work: IoError naming the path when `checkpoint` or `checkpoints` exist and are not what
-  // this store makes (a regular file, a folder of something else). With `fresh`, the checkpoints of an
-  // earlier run in the same directory are removed: they do not belong to the run that starts.
-  void prepare(bool fresh);
+  // Before any work, changing nothing: IoError naming the path when `checkpoint` or `checkpoints` exist
+  // and are not what this store makes (a regular file, a folder of something else).
+  void check_layout() const;
+  // For a run that starts from the beginning, once it is about to train: the checkpoints of an earlier
+  // run in the same directory go (they do not belong to this one). Not before: a run that fails to
+  // start leaves the earlier run as it was.
+  void discard_earlier_run();
+  // For a resumed run: removes what an interrupted save left; a `checkpoint` folder of the layout before
+  // checkpoints/ becomes its first checkpoint.
+  void open_for_resume();
 
   // Writes `pos` as the newest checkpoint. On failure (IoError naming the file) the previous checkpoints
   // are untouched and the partial one is removed.
@@ -41,6 +47,7 @@ class CheckpointStore {
 
  private:
   std::string dir_for(int64_t step) const;
+  bool legacy_folder() const;
   void remove_partials() const;
   void prune() const;
 

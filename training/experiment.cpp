@@ -106,6 +106,10 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   check_batch_size(e.sample_shape, data.at("test_batch_size").get<int64_t>(), "data.test_batch_size", sample_source);
   if (use == ExperimentUse::Train)
     check_batch_size(e.sample_shape, data.at("batch_size").get<int64_t>(), "data.batch_size", sample_source);
+  if (ref.num_classes() < 2)
+    throw DataError(std::string(data.at("dataset") == "synthetic" ? "data.synthetic.classes" : "data.path") + ": " +
+                    ref.describe() + " has " + std::to_string(ref.num_classes()) +
+                    " class; a classifier needs at least 2");
   const auto& model = config.at("model");
   e.num_classes = model.at("num_classes").get<int64_t>();
   if (e.num_classes == 0) {

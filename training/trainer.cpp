@@ -92,9 +92,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     check_output_file(dir + "/" + file);
   const auto& train_cfg = config.at("train");
   CheckpointStore checkpoints(dir, config.at("output").at("keep_checkpoints").get<int64_t>());
-  checkpoints.prepare(/*fresh=*/!opts.resume);
+  checkpoints.check_layout();
   RunLog run_log(dir);
-  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   const std::string name = config.at("name").get<std::string>();
 
   Experiment e = build_experiment(config, ExperimentUse::Train);
@@ -116,8 +115,17 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   // outer-product error-feedback memory) from the training batch.
   check_training_budget(e, batch_size);
   e.step_schedule->plan(batch_size);
+  // Only now, with the run known to start, does the directory change: config.json, the checkpoints of
+  // an earlier run. A run that fails to start leaves an earlier one in the same directory resumable.
   TrainingPosition pos;
-  std::optional<TrainingPosition> restored = opts.resume ? checkpoints.load_newest(e) : std::nullopt;
+  std::optional<TrainingPosition> restored;
+  if (opts.resume) {
+    checkpoints.open_for_resume();
+    restored = checkpoints.load_newest(e);
+  } else {
+    checkpoints.discard_earlier_run();
+  }
+  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   if (restored) {
     pos = *restored;
     truncate_metrics(metrics_file, pos.epoch);

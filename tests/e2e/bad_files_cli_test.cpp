@@ -168,5 +168,21 @@ TEST(BadFilesCli, ResumeOfSomethingThatIsNotARunDirectoryIsNamed) {
   EXPECT_TRUE(is_user_error(run_frugal("train --resume " + dir.str("missing")), {dir.str("missing")}));
 }
 
+// A run started (by mistake) into the directory of an earlier run, with a config that fails: the earlier
+// run's config and checkpoints are untouched, and it still resumes.
+TEST(BadFilesCli, AFreshRunThatFailsToStartLeavesTheEarlierRunAsItWas) {
+  TempDir dir("earlier");
+  const std::string config = tiny_file(dir);
+  ASSERT_EQ(run_frugal("train --config " + config + " --set train.max_steps=8 --output " + dir.str("run")).exit_code, 0);
+  const std::string saved = read_text(dir.path() / "run/config.json");
+  CliResult r = run_frugal("train --config " + config + " --set data.synthetic.train_size=16 --output " + dir.str("run"));
+  EXPECT_TRUE(is_user_error(r, {"data.batch_size"}));
+  EXPECT_EQ(read_text(dir.path() / "run/config.json"), saved);
+  EXPECT_TRUE(fs::exists(dir.path() / "run/checkpoints/step-00000008/model.safetensors"));
+  r = run_frugal("train --resume " + dir.str("run") + " --set train.max_steps=0");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace frugal::e2e
