@@ -14,20 +14,20 @@
 
 namespace {
 
-// CLI11 reports a misspelt subcommand (`frugal trian`) only as "A subcommand is required"; name it.
-// Returns false (after printing why) when argv[1] is a word that is not a subcommand.
-bool first_word_is_a_subcommand(const CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return true;
+// CLI11 reports a misspelt subcommand (`frugal trian`, `frugal data inf`) only as "A subcommand is
+// required"; name it. Returns false (after printing why) when a word where a subcommand must come is none.
+bool words_are_subcommands(const CLI::App& app, int argc, char** argv, int at = 1, const std::string& path = "frugal") {
+  const auto subs = app.get_subcommands([](const CLI::App*) { return true; });
+  if (subs.empty() || at >= argc || argv[at][0] == '-') return true;
   std::vector<std::string> names;
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
-    names.push_back(sub->get_name());
-  const std::string word = argv[1];
-  for (const std::string& name : names)
-    if (name == word) return true;
+  for (const CLI::App* sub : subs) names.push_back(sub->get_name());
+  const std::string word = argv[at];
+  for (const CLI::App* sub : subs)
+    if (sub->get_name() == word) return words_are_subcommands(*sub, argc, argv, at + 1, path + " " + word);
   std::string list;
   for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
   const auto near = frugal::nearest_match(word, names);
-  std::cerr << "frugal: unknown command '" << word << "'" << (near ? " (did you mean '" + *near + "'?)" : "")
+  std::cerr << path << ": unknown command '" << word << "'" << (near ? " (did you mean '" + *near + "'?)" : "")
             << "; commands: " << list << "\n";
   return false;
 }
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
       frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app),
       frugal::cli::add_bench_command(app)};
-  if (!first_word_is_a_subcommand(app, argc, argv)) return 2;
+  if (!words_are_subcommands(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -78,6 +78,9 @@ void append_line(const std::string& file, const std::string& line) {
   std::ofstream out(file, std::ios::app);
   if (!out) throw IoError("cannot append to " + file);
   out << line << "\n";
+  out.flush();
+  // A line cut short by a crash or a full disk is dropped on resume (truncate_metrics).
+  if (!out) throw IoError("cannot append to " + file + " (disk full?)");
 }
 
 

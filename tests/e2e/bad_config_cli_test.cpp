@@ -65,6 +65,8 @@ TEST(BadConfigCli, OverrideWithAnIndexTooLargeForAnIntegerNamesTheOverride) {
 TEST(BadConfigCli, UnknownSubcommandIsNamedWithTheNearestOne) {
   CliResult r = run_frugal("trian --config x.json");
   EXPECT_TRUE(is_user_error(r, {"unknown command 'trian'", "did you mean 'train'"}));
+  r = run_frugal("data infp /tmp");
+  EXPECT_TRUE(is_user_error(r, {"frugal data: unknown command 'infp'", "did you mean 'info'"}));
 }
 
 TEST(BadConfigCli, FewerClassesThanTheDataIsRefusedBeforeTraining) {
