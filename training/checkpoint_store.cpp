@@ -39,11 +39,28 @@ std::map<int64_t, fs::path> complete_checkpoints(const std::string& folder) {
   return out;
 }
 
+constexpr const char* kRemovingPrefix = ".removing-";
+
 void remove_tree(const fs::path& p) {
   std::error_code ec;
   fs::remove_all(p, ec);
   if (ec) throw IoError("cannot remove '" + p.string() + "': " + ec.message());
 }
+
+// Removes a checkpoint folder (or the whole checkpoints/) so that a crash in the middle never leaves a
+// half-removed folder under a complete name: it is first renamed away in one step, then deleted. What
+// a crash leaves behind is removed by the next save (remove_leftovers).
+void remove_atomically(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(p, ec))) return;
+  if (fs::is_symlink(fs::symlink_status(p, ec))) return remove_tree(p);  // a link goes in one unlink
+  const fs::path doomed = p.parent_path() / (kRemovingPrefix + p.filename().string());
+  remove_tree(doomed);
+  rename_durable(p.string(), doomed.string());
+  remove_tree(doomed);
+}
+
+bool starts_with(const fs::path& p, const char* prefix) { return p.filename().string().rfind(prefix, 0) == 0; }
 
 }  // namespace
 
@@ -80,8 +97,8 @@ void CheckpointStore::discard_earlier_run() {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(link_, ec)) || fs::exists(folder_, ec)) {
     log().info("removing the checkpoints of an earlier run in {}", run_dir_);
-    remove_tree(link_);
-    remove_tree(folder_);
+    remove_atomically(link_);
+    remove_atomically(folder_);
   }
   prepare_output_dir(folder_);
 }
@@ -93,25 +110,27 @@ void CheckpointStore::open_for_resume() {
   if (legacy_folder()) {
     prepare_output_dir(folder_);
     const std::string dir = dir_for(read_checkpoint_position(link_).step);
-    if (fs::exists(dir)) remove_tree(dir);
+    remove_atomically(dir);
     rename_durable(link_, dir);
     replace_symlink_atomic(link_, "checkpoints/" + fs::path(dir).filename().string());
   }
   prepare_output_dir(folder_);
-  remove_partials();
+  remove_leftovers();
 }
 
-void CheckpointStore::remove_partials() const {
+void CheckpointStore::remove_leftovers() const {
   std::error_code ec;
+  // A checkpoint being written, or a folder being removed, when a process died.
   for (const auto& entry : fs::directory_iterator(folder_, ec))
-    if (entry.path().filename().string().rfind(kPartialPrefix, 0) == 0) remove_tree(entry.path());
-  // A link being switched when a process died.
+    if (starts_with(entry.path(), kPartialPrefix) || starts_with(entry.path(), kRemovingPrefix)) remove_tree(entry.path());
+  // A link being switched, or checkpoints/ of an earlier run being removed.
   for (const auto& entry : fs::directory_iterator(run_dir_, ec))
-    if (entry.path().filename().string().rfind("checkpoint.tmp.", 0) == 0) remove_tree(entry.path());
+    if (starts_with(entry.path(), "checkpoint.tmp.") || starts_with(entry.path(), kRemovingPrefix))
+      remove_tree(entry.path());
 }
 
 void CheckpointStore::save(Experiment& e, const TrainingPosition& pos) {
-  remove_partials();
+  remove_leftovers();
   const std::string final_dir = dir_for(pos.step);
   const std::string partial = folder_ + "/" + kPartialPrefix + fs::path(final_dir).filename().string();
   prepare_output_dir(partial);
@@ -124,7 +143,7 @@ void CheckpointStore::save(Experiment& e, const TrainingPosition& pos) {
   }
   // A folder of the same step exists when a run is resumed from an older checkpoint than one it had
   // written; training is deterministic, so it holds the same values: replace it.
-  if (fs::exists(final_dir)) remove_tree(final_dir);
+  remove_atomically(final_dir);
   rename_durable(partial, final_dir);  // from here on, this checkpoint is the newest complete one
   replace_symlink_atomic(link_, "checkpoints/" + fs::path(final_dir).filename().string());
   prune();
@@ -133,7 +152,7 @@ void CheckpointStore::save(Experiment& e, const TrainingPosition& pos) {
 void CheckpointStore::prune() const {
   auto all = complete_checkpoints(folder_);
   while (static_cast<int64_t>(all.size()) > keep_) {
-    remove_tree(all.begin()->second);
+    remove_atomically(all.begin()->second);
     all.erase(all.begin());
   }
 }

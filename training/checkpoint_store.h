@@ -3,11 +3,13 @@
 //
 //   run/checkpoints/step-00000016/   complete checkpoints (training/checkpoint.h), one folder each
 //   run/checkpoints/.partial-.../    a checkpoint being written: never read, removed on the next save
+//   run/checkpoints/.removing-.../   an old checkpoint being removed (renamed first, then deleted)
 //   run/checkpoint -> checkpoints/step-00000016   a link to the newest, for users (`frugal eval`)
 //
 // A new checkpoint is written into a .partial folder beside the old ones, renamed to its final name
 // (the instant it becomes complete), and only then is the link switched and are old ones removed, the
-// newest `keep` staying. --resume takes the newest complete folder, whatever the link says.
+// newest `keep` staying; a folder is renamed away before it is deleted, so no step-N folder is ever
+// incomplete. --resume takes the newest complete folder, whatever the link says.
 #pragma once
 #include <optional>
 #include <string>
@@ -48,7 +50,7 @@ class CheckpointStore {
  private:
   std::string dir_for(int64_t step) const;
   bool legacy_folder() const;
-  void remove_partials() const;
+  void remove_leftovers() const;
   void prune() const;
 
   std::string run_dir_, folder_, link_;
