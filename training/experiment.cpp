@@ -97,7 +97,11 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   apply_thread_setting(config.at("threads").get<int>());
   const uint64_t seed = config.at("seed").get<uint64_t>();
   const auto& data = config.at("data");
-  const char* sample_source = data.at("dataset") == "synthetic" ? "data.synthetic.shape" : "data.path";
+  // The key that sets an example's size: a synthetic shape, an image folder's crop, else the files.
+  const std::string dataset = data.at("dataset").get<std::string>();
+  const char* sample_source = dataset == "synthetic"      ? "data.synthetic.shape"
+                              : dataset == "image_folder" ? "data.image_size"
+                                                          : "data.path";
   e.test_data = open_dataset(dataset_options(config, Split::Test), Split::Test);
   if (use == ExperimentUse::Train) e.train_data = open_dataset(dataset_options(config, Split::Train), Split::Train);
   const Dataset& ref = e.train_data ? *e.train_data : *e.test_data;
@@ -107,7 +111,7 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   if (use == ExperimentUse::Train)
     check_batch_size(e.sample_shape, data.at("batch_size").get<int64_t>(), "data.batch_size", sample_source);
   if (ref.num_classes() < 2)
-    throw DataError(std::string(data.at("dataset") == "synthetic" ? "data.synthetic.classes" : "data.path") + ": " +
+    throw DataError(std::string(dataset == "synthetic" ? "data.synthetic.classes" : "data.path") + ": " +
                     ref.describe() + " has " + std::to_string(ref.num_classes()) +
                     " class; a classifier needs at least 2");
   const auto& model = config.at("model");
