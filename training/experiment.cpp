@@ -125,7 +125,9 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
                       "); 0 takes the dataset's count");
   }
   e.graph = build_model(model, e.sample_shape, e.num_classes, seed);
-  e.graph->to_device(parse_device(config.at("device").get<std::string>()));  // before modes take state
+  const Device device = parse_device(config.at("device").get<std::string>());
+  e.graph->to_device(device);  // before modes take state
+  if (device != Device::CPU) device_runtime(device).set_deterministic(config.at("cuda").at("deterministic").get<bool>());
 
   const int64_t batch = data.at("batch_size").get<int64_t>();
   auto modes = assign_backward_modes(*e.graph, config.at("backward"), seed);
