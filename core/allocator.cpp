@@ -28,7 +28,8 @@ void* CpuAllocator::allocate(size_t bytes, const AllocTag& tag) {
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (!p)
     throw MemoryBudgetError("out of memory allocating " + std::to_string(bytes) + " bytes for " +
-                            memory_category_name(tag.category) + " '" + tag.owner + "'");
+                            memory_category_name(tag.category) +
+                            (tag.owner[0] ? std::string(" of '") + tag.owner + "'" : std::string(" (no owner named)")));
   allocations_.fetch_add(1);
   live_bytes_.fetch_add(bytes);
   return p;

@@ -3,18 +3,21 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "core/log.h"
 #include "datasets/loader.h"
 #include "memory/profiler.h"
 #include "ops/kernels.h"
 #include "training/batch_stager.h"
 #include "training/checkpoint.h"
+#include "training/checkpoint_store.h"
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
@@ -24,7 +27,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 std::string run_dir_for(const nlohmann::json& config) {
-  std::string dir = config.at("output").value("dir", std::string());
+  std::string dir = config.at("output").at("dir").get<std::string>();
   return dir.empty() ? "runs/" + config.at("name").get<std::string>() : dir;
 }
 
@@ -42,7 +45,11 @@ std::string mib(size_t bytes) {
 class RunLog {
  public:
   explicit RunLog(const std::string& dir) {
-    sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", false);
+    try {
+      sink_ = std::make_shared<spdlog::sinks::basic_file_sink_mt>(dir + "/log.txt", false);
+    } catch (const spdlog::spdlog_ex& e) {
+      throw IoError("cannot open the run's log '" + dir + "/log.txt': " + e.what());
+    }
     sink_->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     log().sinks().push_back(sink_);
   }
@@ -73,6 +80,9 @@ void append_line(const std::string& file, const std::string& line) {
   std::ofstream out(file, std::ios::app);
   if (!out) throw IoError("cannot append to " + file);
   out << line << "\n";
+  out.flush();
+  // A line cut short by a crash or a full disk is dropped on resume (truncate_metrics).
+  if (!out) throw IoError("cannot append to " + file + " (disk full?)");
 }
 
 
@@ -81,23 +91,27 @@ void append_line(const std::string& file, const std::string& line) {
 nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts) {
   const auto start = Clock::now();
   // A device that cannot run (no GPU, no CUDA build) is refused before the run directory exists.
-  kernels_for(parse_device(config.value("device", std::string("cpu"))));
+  kernels_for(parse_device(config.at("device").get<std::string>()));
   const std::string dir = opts.run_dir;
-  fs::create_directories(dir);
+  // Every output location is checked before the data loads and the model is built.
+  prepare_output_dir(dir);
+  for (const char* file : {"config.json", "log.txt", "metrics.jsonl", "summary.json", "memory.json", "memory.html"})
+    check_output_file(dir + "/" + file);
+  const auto& train_cfg = config.at("train");
+  CheckpointStore checkpoints(dir, config.at("output").at("keep_checkpoints").get<int64_t>());
+  checkpoints.check_layout();
   RunLog run_log(dir);
-  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   const std::string name = config.at("name").get<std::string>();
 
   Experiment e = build_experiment(config, ExperimentUse::Train);
-  const auto& train_cfg = config.at("train");
-  const int64_t epochs = train_cfg.value("epochs", int64_t{1});
-  const int64_t max_steps = train_cfg.value("max_steps", int64_t{0});
-  const int64_t log_every = train_cfg.value("log_every", int64_t{50});
-  const int64_t eval_every = train_cfg.value("eval_every", int64_t{1});
-  const int64_t checkpoint_every = train_cfg.value("checkpoint_every", int64_t{1});
-  const int64_t test_batch = config.at("data").value("test_batch_size", int64_t{500});
-  const uint64_t seed = config.value("seed", uint64_t{0});
-  const std::string ckpt_dir = dir + "/checkpoint";
+  const int64_t epochs = train_cfg.at("epochs").get<int64_t>();
+  const int64_t max_steps = train_cfg.at("max_steps").get<int64_t>();
+  const int64_t log_every = train_cfg.at("log_every").get<int64_t>();
+  const int64_t eval_every = train_cfg.at("eval_every").get<int64_t>();
+  const int64_t checkpoint_every = train_cfg.at("checkpoint_every").get<int64_t>();
+  const int64_t batch_size = config.at("data").at("batch_size").get<int64_t>();
+  const int64_t test_batch = config.at("data").at("test_batch_size").get<int64_t>();
+  const uint64_t seed = config.at("seed").get<uint64_t>();
   const std::string metrics_file = dir + "/metrics.jsonl";
 
   log().info("run '{}' in {}: {} on {} ({} train / {} test samples, {} classes), {} parameters", name, dir,
@@ -106,14 +120,26 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
 
   // Plans the training step before a checkpoint loads: modes size their persistent state (e.g. the
   // outer-product error-feedback memory) from the training batch.
-  check_training_budget(e, config.at("data").value("batch_size", int64_t{128}));
-  e.step_schedule->plan(config.at("data").value("batch_size", int64_t{128}));
+  check_training_budget(e, batch_size);
+  e.step_schedule->plan(batch_size);
+  // Only now, with the run known to start, does the directory change: config.json, the checkpoints of
+  // an earlier run. A run that fails to start leaves an earlier one in the same directory resumable.
   TrainingPosition pos;
+  std::optional<TrainingPosition> restored;
   if (opts.resume) {
-    pos = load_checkpoint(ckpt_dir, e);
-    truncate_metrics(metrics_file, pos.epoch);
-    log().info("resumed from {} at epoch {} batch {} (step {})", ckpt_dir, pos.epoch, pos.batch_in_epoch, pos.step);
+    checkpoints.open_for_resume();
+    restored = checkpoints.load_newest(e);
   } else {
+    checkpoints.discard_earlier_run();
+  }
+  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
+  if (restored) {
+    pos = *restored;
+    truncate_metrics(metrics_file, pos.epoch);
+    log().info("resumed from {} at epoch {} batch {} (step {})", *checkpoints.newest(), pos.epoch,
+               pos.batch_in_epoch, pos.step);
+  } else {
+    if (opts.resume) log().info("no checkpoint in {}: the run starts from the beginning", dir);
     if (!opts.init_file.empty()) {
       load_weights(opts.init_file, *e.graph);
       log().info("initial weights from {}", opts.init_file);
@@ -127,8 +153,10 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   nlohmann::json last_train = {{"loss", nullptr}, {"accuracy", nullptr}};
   nlohmann::json last_test = {{"loss", nullptr}, {"accuracy", nullptr}};
   std::string status = "completed";
+  int stop_signal = 0;
   bool memory_report_written = false;
   double images_total = 0, train_seconds_total = 0;
+  auto stop_requested = [&] { return opts.stop_signal && opts.stop_signal->load() != 0; };
 
   while (pos.epoch < epochs) {
     const int64_t epoch = pos.epoch;  // 0-based epoch being trained
@@ -139,8 +167,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     auto window_start = Clock::now();
     int64_t window_images = 0;
     Batch b;
-    bool budget_hit = false;
-    while (stager.next(b)) {
+    bool budget_hit = false, interrupted = false;
+    while (!(interrupted = stop_requested()) && stager.next(b)) {
       const float lr = e.schedule->lr_at(pos.step);
       StepResult r = e.step_schedule->train_step(b.images, b.labels, static_cast<uint64_t>(pos.step), seed, lr);
       if (!std::isfinite(r.loss))
@@ -174,7 +202,18 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     const double epoch_seconds = seconds_since(epoch_start);
     images_total += seen;
     train_seconds_total += epoch_seconds;
+    pos.wall_seconds += epoch_seconds;
     if (seen > 0) last_train = {{"loss", loss_sum / seen}, {"accuracy", static_cast<double>(correct) / seen}};
+    if (interrupted) {
+      // A step boundary inside the epoch (or between epochs): the checkpoint records the batch.
+      stop_signal = opts.stop_signal->load();
+      status = "interrupted";
+      checkpoints.save(e, pos);
+      log().info("stopped by signal {} at step {} (epoch {}, batch {}); checkpoint {}; resume with: frugal train "
+                 "--resume {}",
+                 stop_signal, pos.step, epoch + 1, pos.batch_in_epoch, *checkpoints.newest(), dir);
+      break;
+    }
     const bool epoch_done = !budget_hit || pos.batch_in_epoch >= e.steps_per_epoch;
     if (epoch_done) {
       ++pos.epoch;
@@ -197,10 +236,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                  100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
     }
     if (epoch_done) append_line(metrics_file, metrics.dump());
-    pos.wall_seconds += epoch_seconds;
     const bool last = budget_hit || pos.epoch >= epochs;
-    if ((checkpoint_every > 0 && epoch_done && pos.epoch % checkpoint_every == 0) || last)
-      save_checkpoint(ckpt_dir, e, pos);
+    if ((checkpoint_every > 0 && epoch_done && pos.epoch % checkpoint_every == 0) || last) checkpoints.save(e, pos);
     if (budget_hit) {
       status = "max_steps";
       break;
@@ -220,6 +257,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                             {"images_per_second", images_total / std::max(train_seconds_total, 1e-9)},
                             {"peak_rss_bytes", peak_rss_bytes()},
                             {"run_dir", dir}};
+  if (stop_signal) summary["signal"] = stop_signal;
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   log().info("run '{}' {}: test accuracy {:.2f}% after {} epochs ({} steps), {:.1f} s; results in {}", name, status,
              last_test["accuracy"].is_null() ? 0.0 : 100 * last_test["accuracy"].get<double>(), pos.epoch, pos.step,
@@ -232,7 +270,7 @@ nlohmann::json run_evaluation(const nlohmann::json& config, const std::string& c
   std::string file = checkpoint;
   if (fs::is_directory(file)) file += "/model.safetensors";
   load_weights(file, *e.graph);
-  EvalResult r = evaluate_dataset(*e.executor, *e.test_data, config.at("data").value("test_batch_size", int64_t{500}),
+  EvalResult r = evaluate_dataset(*e.executor, *e.test_data, config.at("data").at("test_batch_size").get<int64_t>(),
                                   train_loader_options(config));
   return {{"loss", r.loss}, {"accuracy", r.accuracy}, {"samples", r.samples}, {"checkpoint", file}};
 }

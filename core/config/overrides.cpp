@@ -1,6 +1,7 @@
 #include "core/config/overrides.h"
 
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -35,7 +36,11 @@ std::vector<Segment> split_key_path(const std::string& path, const std::string& 
       const std::string digits = close == std::string::npos ? "" : path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
         throw bad("expected [<index>] at position " + std::to_string(i));
-      segments.push_back({"", std::stoul(digits)});
+      std::size_t index = 0;
+      const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+      if (err != std::errc() || end != digits.data() + digits.size())
+        throw bad("index " + digits + " at position " + std::to_string(i) + " is too large");
+      segments.push_back({"", index});
       i = close + 1;
       continue;
     }

@@ -90,7 +90,7 @@ TEST(Synthetic, LimitCapsTheSize) {
 TEST(Synthetic, ShapeThatIsNotChwIsConfigError) {
   DatasetOptions opts = synthetic(1);
   opts.synthetic_shape = {28, 28};
-  EXPECT_THROW_WITH(open_dataset(opts, Split::Train), ConfigError, {"synthetic_shape", "[28, 28]"});
+  EXPECT_THROW_WITH(open_dataset(opts, Split::Train), ConfigError, {"synthetic.shape", "[28, 28]"});
 }
 
 }  // namespace

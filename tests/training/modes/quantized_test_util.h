@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/training/config_sections.h"
 #include "ops/cpu/bitpack.h"
 #include "ops/cpu/quantize_cpu.h"
 #include "ops/loss.h"
@@ -59,7 +60,7 @@ inline Batch random_batch(const Shape& sample, int64_t n, uint64_t seed) {
 }
 
 inline std::vector<std::unique_ptr<BackwardMode>> modes_from(Graph& g, const json& backward) {
-  return assign_backward_modes(g, backward, 0);
+  return testing_support::assign_modes(g, backward, 0);
 }
 
 inline json quantized_default(int bits) { return {{"default", {{"mode", "quantized"}, {"bits", bits}}}}; }
