@@ -9,6 +9,7 @@
 #include "core/counts.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/json_depth.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian and is copied to and from memory as is");
@@ -204,7 +205,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   OrderedJson header;
   try {
-    header = OrderedJson::parse(header_text);
+    header = OrderedJson::parse(
+        header_text, json_depth_limit<OrderedJson>([&] {
+          return DataError(where + ": header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }));
   } catch (const nlohmann::json::parse_error& e) {
     throw DataError(where + ": header is not valid JSON: " + e.what());
   }

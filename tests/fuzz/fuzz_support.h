@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace frugal::fuzz {
 
-// A folder of this process under the system temp folder, for parsers that read files; removed at exit.
+// A folder of this process for parsers that read files (see scratch_parent()); removed at exit.
 class Scratch {
  public:
   explicit Scratch(const std::string& target);
