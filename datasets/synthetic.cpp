@@ -37,7 +37,8 @@ SyntheticDataset::SyntheticDataset(const std::vector<int64_t>& sample_shape, int
     throw ConfigError("data.synthetic.train_size and test_size must be positive, found " + std::to_string(size));
   shape_ = Shape(sample_shape);
   const size_t n = static_cast<size_t>(shape_.numel());
-  if (n * static_cast<size_t>(num_classes) <= kMaxCachedPrototypeFloats) {
+  // Divided, not multiplied: n * num_classes can wrap to a small number and size an empty cache.
+  if (static_cast<size_t>(num_classes) <= kMaxCachedPrototypeFloats / n) {
     prototypes_.resize(n * static_cast<size_t>(num_classes));
     for (int64_t c = 0; c < num_classes; ++c)
       prototype(static_cast<int32_t>(c), prototypes_.data() + static_cast<size_t>(c) * n);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
+#include "core/json_depth.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -73,7 +74,10 @@ TrainingPosition read_checkpoint_position(const std::string& dir) {
   const std::string state_file = dir + "/state.json";
   nlohmann::json state;
   try {
-    state = nlohmann::json::parse(read_file(state_file));
+    state = nlohmann::json::parse(
+        read_file(state_file), json_depth_limit<nlohmann::json>([&] {
+          return DataError(state_file + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }));
   } catch (const nlohmann::json::exception& ex) {
     throw DataError(state_file + ": not valid JSON (" + ex.what() + ")");
   }

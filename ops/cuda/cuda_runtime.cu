@@ -6,10 +6,9 @@
 #include "core/allocator.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "ops/cuda/conv_algorithms.h"
 #include "ops/cuda/cuda_memory.h"
 
-// TODO-at-merge (cuda-dense): include "ops/cuda/conv_algorithms.h" for frugal::cuda::set_deterministic,
-// and call it in CudaRuntime::set_deterministic below.
 
 namespace frugal::cuda {
 namespace {
@@ -77,19 +76,15 @@ class CudaRuntime final : public DeviceRuntime {
     return s;
   }
   void sample_memory() override { ledger_.sample(); }
-  void set_deterministic(bool on) override {
-    deterministic_ = on;
-    // TODO-at-merge (cuda-dense): frugal::cuda::set_deterministic(on);
-  }
+  // The switch itself lives with the cuDNN/cuBLAS choice it steers (conv_algorithms.h).
+  void set_deterministic(bool on) override { cuda::set_deterministic(on); }
 
   RuntimeLedger& ledger() { return ledger_; }
-  bool deterministic() const { return deterministic_; }
 
  private:
   CudaAllocator allocator_;
   PinnedHostAllocator pinned_;
   RuntimeLedger ledger_;
-  bool deterministic_ = true;
 };
 
 struct State {
@@ -190,7 +185,6 @@ void account_library_bytes(const char* what, const std::function<void()>& create
   ledger.add(what, after > before ? after - before : 0);
 }
 
-bool deterministic() { return started().runtime.deterministic(); }
 
 std::string describe_device() {
   cudaDeviceProp p{};

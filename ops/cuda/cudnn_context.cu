@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/cuda_runtime.h"
 
 namespace frugal::cuda {
 
@@ -17,7 +18,7 @@ cudnnHandle_t cudnn() {
   static cudnnHandle_t handle = nullptr;  // lives as long as the process, like the cuBLAS handle
   std::call_once(once, [] {
     cudnnHandle_t h = nullptr;
-    check(cudnnCreate(&h), "cudnnCreate");
+    account_library_bytes("cuDNN handle", [&h] { check(cudnnCreate(&h), "cudnnCreate"); });
     check(cudnnSetStream(h, compute_stream()), "cudnnSetStream");
     handle = h;
   });

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/cuda_runtime.h"
 #include "ops/softmax_math.h"
 
 namespace frugal::cuda {
@@ -11,11 +12,6 @@ namespace {
 // 64 Ki channel slots: 1 MiB of partial sums + 1 MiB of coefficients. Reductions over more channels
 // run in groups of this many (ops/cuda/channel_reduce_cuda.cuh).
 constexpr int64_t kChannelSlots = int64_t{1} << 16;
-
-size_t bytes_of(const DenseScratch& s) {
-  return static_cast<size_t>(s.channel_slots) * (sizeof(double2) + sizeof(float4)) +
-         softmax_math::kLossChunks * sizeof(double) + sizeof(HostResult);
-}
 
 DenseScratch* scratch = nullptr;
 
@@ -26,16 +22,17 @@ DenseScratch& dense_scratch() {
   std::call_once(once, [] {
     auto* s = new DenseScratch;  // lives as long as the process, like the runtime's handles
     s->channel_slots = kChannelSlots;
-    check(cudaMalloc(&s->channel_partials, kChannelSlots * sizeof(double2)), "cudaMalloc (channel partial sums)");
-    check(cudaMalloc(&s->channel_coefficients, kChannelSlots * sizeof(float4)), "cudaMalloc (channel coefficients)");
-    check(cudaMalloc(&s->loss_chunks, softmax_math::kLossChunks * sizeof(double)), "cudaMalloc (loss chunks)");
-    check(cudaMalloc(&s->device_result, sizeof(HostResult)), "cudaMalloc (kernel result)");
+    // The runtime's own bytes (cuda_runtime.h): reported apart from the planned ones.
+    s->channel_partials =
+        static_cast<double2*>(runtime_scratch("channel partial sums", kChannelSlots * sizeof(double2)));
+    s->channel_coefficients =
+        static_cast<float4*>(runtime_scratch("channel coefficients", kChannelSlots * sizeof(float4)));
+    s->loss_chunks = static_cast<double*>(runtime_scratch("loss chunks", softmax_math::kLossChunks * sizeof(double)));
+    s->device_result = static_cast<HostResult*>(runtime_scratch("kernel result", sizeof(HostResult)));
     check(cudaMallocHost(&s->host_result, sizeof(HostResult)), "cudaMallocHost (kernel result)");
     scratch = s;
   });
   return *scratch;
 }
-
-size_t dense_scratch_bytes() { return scratch ? bytes_of(*scratch) : 0; }
 
 }  // namespace frugal::cuda

@@ -3,7 +3,7 @@
 // results that travel back to the host (the mean loss, counts, the first sample with a bad label).
 // It is allocated ONCE, on first use, at a fixed size, and never grows or shrinks, so no kernel
 // allocates in steady state; its bytes belong to the runtime's own memory in the memory report
-// (dense_scratch_bytes). All kernels run on the one compute stream in call order, and the backend is
+// (through runtime_scratch, cuda_runtime.h). All kernels run on the one compute stream in call order, and the backend is
 // driven from one host thread at a time, so consecutive kernels may reuse it.
 #pragma once
 #include <cuda_runtime.h>
@@ -31,7 +31,5 @@ struct DenseScratch {
 
 // The scratch, allocated on first use.
 DenseScratch& dense_scratch();
-// Device bytes the scratch holds (0 before first use), for the runtime's share of the memory report.
-size_t dense_scratch_bytes();
 
 }  // namespace frugal::cuda

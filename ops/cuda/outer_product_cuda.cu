@@ -1,11 +1,11 @@
 // CUDA kernels of outer-product sampling with memory (contract: ops/kernels.h, reference:
 // ops/cpu/outer_product_cpu.h); the arithmetic is ops/outer_product_math.h. Scores: one block per row,
 // squared norms in double over fixed lanes and a fixed tree, so a score is the same bits on every run.
-#include <mutex>
 #include <string>
 
 #include "core/error.h"
 #include "ops/cuda/cuda_context.h"
+#include "ops/cuda/cuda_runtime.h"
 #include "ops/cuda/grid_stride.h"
 #include "ops/cuda/mode_kernels_cuda.h"
 #include "ops/outer_product_math.h"
@@ -15,37 +15,15 @@ namespace {
 
 void check_launch(const char* what) { check(cudaGetLastError(), what); }
 
-// gather and forget get the chosen rows as a host array; kernels read them from this device copy. It is
-// owned by this file, not by the step's plan: allocated on first use and grown (to twice the need) only
-// when a call brings more rows than it holds, so a run allocates it once or twice and a steady-state step
-// never. It holds at most a batch of int64 indices, a few KiB beside the runtime's own bytes.
-struct DeviceRows {
-  std::mutex mutex;
-  int64_t* data = nullptr;
-  int64_t capacity = 0;
-};
-
-DeviceRows& device_rows() {
-  static DeviceRows* rows = new DeviceRows;  // lives as long as the process, as the CUDA runtime does
-  return *rows;
-}
-
-// Copies rows[k] to the device, queued on the compute stream. A copy from pageable memory is staged
-// before cudaMemcpyAsync returns, so the caller may reuse `rows` at once; the kernels of an earlier call
-// that read the old contents run before this copy in stream order.
+// gather and forget get the chosen rows as a host array; kernels read them from a device copy in the
+// runtime's scratch (cuda_runtime.h), not in the step's plan: it grows only when a call brings more rows
+// than it holds, so a steady-state step never allocates. At most a batch of int64 indices, a few KiB.
+// A copy from pageable memory is staged before cudaMemcpyAsync returns, so the caller may reuse `rows` at
+// once; the kernels of an earlier call that read the old contents run before this copy in stream order.
 const int64_t* rows_on_device(const int64_t* rows, int64_t k) {
-  DeviceRows& d = device_rows();
-  std::lock_guard<std::mutex> lock(d.mutex);
-  if (k > d.capacity) {
-    if (d.data) check(cudaFree(d.data), "cudaFree");  // synchronises: no queued kernel still reads it
-    d.data = nullptr;
-    d.capacity = 0;
-    check(cudaMalloc(&d.data, sizeof(int64_t) * 2 * k), "cudaMalloc");
-    d.capacity = 2 * k;
-  }
-  check(cudaMemcpyAsync(d.data, rows, sizeof(int64_t) * k, cudaMemcpyHostToDevice, compute_stream()),
-        "cudaMemcpyAsync");
-  return d.data;
+  auto* d = static_cast<int64_t*>(runtime_scratch("outer-product rows", sizeof(int64_t) * k));
+  check(cudaMemcpyAsync(d, rows, sizeof(int64_t) * k, cudaMemcpyHostToDevice, compute_stream()), "cudaMemcpyAsync");
+  return d;
 }
 
 static_assert(outer_product::kScoreThreads <= 1024, "one block per row");

@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "ops/activation.h"
-#include "ops/cpu/bitpack.h"
+#include "ops/packed_codes.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 #include "training/modes/registry.h"
