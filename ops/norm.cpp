@@ -7,7 +7,8 @@ namespace frugal {
 BatchNorm::BatchNorm(std::string name, int64_t channels, bool spatial, float eps, float momentum)
     : Layer(std::move(name)), channels_(channels), spatial_(spatial), eps_(eps), momentum_(momentum) {
   if (channels <= 0) throw ShapeError(where() + ": invalid channel count " + std::to_string(channels));
-  AllocTag wtag{MemoryCategory::Weights, ""}, gtag{MemoryCategory::Gradients, ""};
+  // The layer's name outlives its parameters; an allocation that fails names it.
+  AllocTag wtag{MemoryCategory::Weights, this->name().c_str()}, gtag{MemoryCategory::Gradients, this->name().c_str()};
   auto param = [&](const char* suffix, float value, bool trainable) {
     Parameter p{this->name() + "." + suffix, Tensor::empty({channels}, DType::F32, nullptr, wtag), {},
                 trainable, true};
@@ -69,7 +70,7 @@ void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
   if (!mean) {
     if (!statistics_scratch_.defined())
       statistics_scratch_ = Tensor::empty({2 * channels_}, DType::F32, &device_runtime(device()).allocator(),
-                                          {MemoryCategory::Workspace, ""});
+                                          {MemoryCategory::Workspace, name().c_str()});
     mean = statistics_scratch_.device_f32();
     invstd = mean + channels_;
   }

@@ -48,9 +48,6 @@ enum class ExperimentUse { Train, Evaluate };
 // With `comm` (training only), the experiment trains data-parallel over its ranks.
 Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm = nullptr);
 
-// The optimizer of the config's "optimizer" section over `params` (whole parameters or shards).
-std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, std::vector<ParameterSlice> params);
-
 // The dataset options of a split from the "data" section.
 DatasetOptions dataset_options(const nlohmann::json& config, Split split);
 

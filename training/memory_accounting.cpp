@@ -59,7 +59,7 @@ StepDescription full_step_description(Experiment& e, const StepDescription& plan
 }
 
 void check_training_budget(Experiment& e, int64_t batch) {
-  const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
+  const double budget_mb = e.config.at("memory").at("budget_mb").get<double>();
   if (budget_mb <= 0) return;
   size_t persistent = 0;
   StepDescription full = full_step_description(e, e.step_schedule->plan(batch), &persistent);

@@ -22,14 +22,13 @@ uint64_t fingerprint(const Tensor& t) {
 }  // namespace
 
 DistributedOptions distributed_options(const nlohmann::json& config) {
-  DistributedOptions o;
-  if (!config.contains("distributed")) return o;
+  DistributedOptions o;  // from the validated config: the schema holds the defaults
   const auto& d = config.at("distributed");
-  o.sync_batchnorm = d.value("sync_batchnorm", o.sync_batchnorm);
-  o.shard_optimizer_state = d.value("shard_optimizer_state", o.shard_optimizer_state);
-  o.shard_gradients = d.value("shard_gradients", o.shard_gradients);
-  o.bucket_mb = d.value("bucket_mb", o.bucket_mb);
-  o.timeout_s = d.value("timeout_s", o.timeout_s);
+  o.sync_batchnorm = d.at("sync_batchnorm").get<bool>();
+  o.shard_optimizer_state = d.at("shard_optimizer_state").get<bool>();
+  o.shard_gradients = d.at("shard_gradients").get<bool>();
+  o.bucket_mb = d.at("bucket_mb").get<double>();
+  o.timeout_s = d.at("timeout_s").get<double>();
   if (o.shard_gradients && !o.shard_optimizer_state)
     throw ConfigError("distributed.shard_gradients: sharded gradients (ZeRO stage 2) need "
                       "distributed.shard_optimizer_state = true (stage 1) as well");

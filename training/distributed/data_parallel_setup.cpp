@@ -7,6 +7,7 @@
 #include "training/distributed/data_parallel.h"
 #include "training/distributed/data_parallel_schedule.h"
 #include "training/distributed/mem_dfa_data_parallel_schedule.h"
+#include "training/optim/optimizer_factory.h"
 #include "training/schedules/mem_dfa_schedule.h"
 
 namespace frugal {
@@ -20,7 +21,7 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
                       comm.describe() + ") reduces gradients on the " + device_name(comm.gradient_device()));
   const int ranks = comm.size();
   const DistributedOptions& opts = dp->options();
-  const int64_t batch = config.at("data").value("batch_size", int64_t{128});
+  const int64_t batch = config.at("data").at("batch_size").get<int64_t>();
 
   if (opts.sync_batchnorm) {
     for (int i = 0; i < graph.size(); ++i)
@@ -40,8 +41,8 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
   };
 
   if (runs_mem_dfa(*e.executor)) {
-    const std::string planner = config.at("memory").value("planner", std::string("static"));
-    const float label_smoothing = config.at("train").value("label_smoothing", 0.0f);
+    const std::string planner = config.at("memory").at("planner").get<std::string>();
+    const float label_smoothing = config.at("train").at("label_smoothing").get<float>();
     auto schedule =
         std::make_unique<MemDfaDataParallelSchedule>(*e.executor, planner, e.num_classes, label_smoothing, *dp);
     // One bucket per block: a block's update waits for its own reduction only.
@@ -49,7 +50,7 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
                                                   opts.shard_gradients));
     std::vector<std::unique_ptr<Optimizer>> layers;
     for (auto& slices : slices_of(dp->flat()))
-      layers.push_back(slices.empty() ? nullptr : make_optimizer(config, std::move(slices)));
+      layers.push_back(slices.empty() ? nullptr : make_optimizer(config.at("optimizer"), std::move(slices)));
     auto per_layer = std::make_unique<PerLayerOptimizer>(std::move(layers));
     schedule->set_optimizer(*per_layer);
     e.optimizer = std::move(per_layer);
@@ -62,7 +63,7 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
                                                   opts.shard_gradients));
     std::vector<ParameterSlice> all;
     for (auto& slices : slices_of(dp->flat())) all.insert(all.end(), slices.begin(), slices.end());
-    e.optimizer = make_optimizer(config, std::move(all));
+    e.optimizer = make_optimizer(config.at("optimizer"), std::move(all));
     e.step_schedule = std::make_unique<DataParallelSchedule>(*e.executor, *e.optimizer, *dp);
   }
 

@@ -13,13 +13,13 @@ namespace {
 void check_options(const AdamWOptions& o) {
   auto require = [](bool ok, const char* key, float value, const char* expected) {
     if (!ok)
-      throw ConfigError(std::string("AdamW option '") + key + "' must be " + expected + ", got " +
+      throw ConfigError(std::string(key) + " must be " + expected + ", got " +
                         std::to_string(value));
   };
-  require(o.beta1 >= 0 && o.beta1 < 1, "beta1", o.beta1, "in [0, 1)");
-  require(o.beta2 >= 0 && o.beta2 < 1, "beta2", o.beta2, "in [0, 1)");
-  require(std::isfinite(o.eps) && o.eps >= 0, "eps", o.eps, "finite and >= 0");
-  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay", o.weight_decay,
+  require(o.beta1 >= 0 && o.beta1 < 1, "optimizer.betas[0]", o.beta1, "in [0, 1)");
+  require(o.beta2 >= 0 && o.beta2 < 1, "optimizer.betas[1]", o.beta2, "in [0, 1)");
+  require(std::isfinite(o.eps) && o.eps >= 0, "optimizer.eps", o.eps, "finite and >= 0");
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay,
           "finite and >= 0");
 }
 

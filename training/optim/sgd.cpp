@@ -13,16 +13,16 @@ namespace {
 void check_options(const SgdOptions& o) {
   auto require = [](bool ok, const char* key, float value, const char* expected) {
     if (!ok)
-      throw ConfigError(std::string("SGD option '") + key + "' must be " + expected + ", got " +
+      throw ConfigError(std::string(key) + " must be " + expected + ", got " +
                         std::to_string(value));
   };
-  require(std::isfinite(o.momentum) && o.momentum >= 0, "momentum", o.momentum, "finite and >= 0");
-  require(std::isfinite(o.dampening) && o.dampening >= 0 && o.dampening <= 1, "dampening", o.dampening,
+  require(std::isfinite(o.momentum) && o.momentum >= 0, "optimizer.momentum", o.momentum, "finite and >= 0");
+  require(std::isfinite(o.dampening) && o.dampening >= 0 && o.dampening <= 1, "SGD dampening", o.dampening,
           "in [0, 1]");
-  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay", o.weight_decay,
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay,
           "finite and >= 0");
   if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
-    throw ConfigError("SGD option 'nesterov' requires momentum > 0 and dampening == 0, got momentum " +
+    throw ConfigError("optimizer.nesterov requires optimizer.momentum > 0 and dampening == 0, got momentum " +
                       std::to_string(o.momentum) + " and dampening " + std::to_string(o.dampening));
 }
 
