@@ -17,7 +17,7 @@ nlohmann::json apply_auto_backward(nlohmann::json& config, const std::string& ru
   const std::string request = run_dir + "/auto_plan_config.json";
   write_file_atomic(request, config.dump(2) + "\n");
   log().info("backward.auto: planning every layer's backward mode for memory.budget_mb = {} MiB (frugal plan)",
-             config.at("memory").value("budget_mb", 0.0));
+             config.at("memory").at("budget_mb").get<double>());
   const pid_t child = fork();
   FRUGAL_CHECK(child >= 0, InternalError, "backward.auto: cannot start the planner process");
   if (child == 0) {

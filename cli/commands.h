@@ -27,5 +27,6 @@ Action add_step_command(CLI::App& app);
 Action add_gradcheck_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_plan_command(CLI::App& app);
+Action add_devices_command(CLI::App& app);
 
 }  // namespace frugal::cli

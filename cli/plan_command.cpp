@@ -43,7 +43,7 @@ Action add_plan_command(CLI::App& app) {
     config = validate_config(config, frugal_config_schema(), "frugal plan");
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
     AutoPlanRequest request;
-    request.process_budget_bytes = static_cast<size_t>(config.at("memory").value("budget_mb", 0.0) * 1048576.0);
+    request.process_budget_bytes = static_cast<size_t>(config.at("memory").at("budget_mb").get<double>() * 1048576.0);
     request.step_budget_bytes = static_cast<size_t>(args->step_budget_mb * 1048576.0);
     request.run_dir = dir;
     request.compare_uniform = !args->no_uniform;

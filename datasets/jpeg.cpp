@@ -7,6 +7,7 @@
 #include <cstddef>  // jpeglib.h needs size_t and FILE declared first
 #include <cstdio>
 #include <jpeglib.h>
+#include <jerror.h>  // after jpeglib.h: the message codes
 // clang-format on
 
 #include "core/error.h"
@@ -30,8 +31,13 @@ void on_fatal_error(j_common_ptr cinfo) {
 }
 
 // Warnings (e.g. extraneous bytes before a marker) are common in real photo collections and the
-// decoded image is still usable, so they are not printed from worker threads.
-void on_message(j_common_ptr, int) {}
+// decoded image is still usable, so they are not printed from worker threads. Image data that ends
+// early is an error, as in PIL: libjpeg would make up the missing rows, so that a few hundred bytes
+// claiming a large image cost seconds of decoding and yield a gray picture.
+void on_message(j_common_ptr cinfo, int level) {
+  const int code = cinfo->err->msg_code;
+  if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) on_fatal_error(cinfo);
+}
 
 // Adobe CMYK JPEGs store inverted values: R = C * K / 255 with both already inverted.
 void cmyk_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int64_t pixels) {
@@ -58,6 +64,12 @@ bool decode_into(const uint8_t* data, size_t size, int64_t min_side, RgbImage* o
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, const_cast<unsigned char*>(data), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  if (uint64_t{cinfo.image_width} * cinfo.image_height > kMaxJpegPixels) {
+    std::snprintf(message, JMSG_LENGTH_MAX, "%u x %u pixels, more than the %llu (2^27) frugal decodes",
+                  cinfo.image_width, cinfo.image_height, static_cast<unsigned long long>(kMaxJpegPixels));
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
   const int64_t short_side = std::min<int64_t>(cinfo.image_width, cinfo.image_height);
@@ -68,9 +80,13 @@ bool decode_into(const uint8_t* data, size_t size, int64_t min_side, RgbImage* o
   jpeg_start_decompress(&cinfo);
   out->width = cinfo.output_width;
   out->height = cinfo.output_height;
-  out->pixels.resize(static_cast<size_t>(out->width * out->height * 3));
+  // Rows are added as they are decoded, so memory for a large image whose data turns out to be
+  // missing is reserved but never touched.
+  out->pixels.clear();
+  out->pixels.reserve(static_cast<size_t>(out->width * out->height * 3));
   if (cmyk) cmyk_row->resize(static_cast<size_t>(out->width * 4));
   while (cinfo.output_scanline < cinfo.output_height) {
+    out->pixels.resize(out->pixels.size() + static_cast<size_t>(out->width * 3));
     uint8_t* dst = out->pixels.data() + static_cast<size_t>(cinfo.output_scanline) * out->width * 3;
     JSAMPROW row = cmyk ? cmyk_row->data() : dst;
     jpeg_read_scanlines(&cinfo, &row, 1);

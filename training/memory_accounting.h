@@ -11,8 +11,12 @@
 namespace frugal {
 
 // Plans (if needed) a training step for `batch` and reports it (through the experiment's step
-// schedule). Call after at least one step for measured numbers that reflect a real step.
-MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
+// schedule). Call after at least one step for measured numbers that reflect a real step. On a GPU the
+// report's device section holds the plan's device bytes (the step arena, the persistent buffers on the
+// device and `staging_bytes` of batch staging, BatchStager::device_bytes) beside what the device's
+// allocator handed out, the runtime's own bytes and the driver's peak (docs/gpu.md).
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {},
+                                    size_t staging_bytes = 0);
 // Sets the report's process section (training/process_memory.h): `predicted` before the run, and with
 // `measured` the peak resident set so far and the parts measured alone.
 void attach_process_memory(MemoryReport& report, Experiment& e, const ProcessMemory& predicted, bool measured);
@@ -30,5 +34,9 @@ std::string describe_training_peak(Experiment& e, int64_t batch);
 StepDescription full_step_description(Experiment& e, const StepDescription& step, size_t* persistent_bytes);
 
 int64_t trainable_parameter_count(Graph& graph);
+
+// The persistent buffers that live in `device`'s memory (weights, gradients, mode and optimizer state;
+// the optimizer's step counter stays on the host), in the allocator's 64-byte units.
+size_t persistent_device_bytes(Experiment& e, Device device);
 
 }  // namespace frugal

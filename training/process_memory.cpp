@@ -77,7 +77,7 @@ ProcessMemory predict_process_memory(Experiment& e, int64_t batch) {
   p.training_step = e.step_schedule->planner().predicted_peak_bytes() + persistent;
   const LoaderOptions train = train_loader_options(e.config);
   const int64_t test_batch =
-      std::min<int64_t>(e.config.at("data").value("test_batch_size", int64_t{500}), e.test_data->size());
+      std::min<int64_t>(e.config.at("data").at("test_batch_size").get<int64_t>(), e.test_data->size());
   p.evaluation = e.executor->evaluation_bytes(test_batch);
   const int64_t eval_batch = e.executor->evaluation_batch(test_batch);
   e.step_schedule->plan(batch);  // the graph set up for training again
@@ -100,7 +100,7 @@ nlohmann::json process_memory_section(Experiment& e, const ProcessMemory& predic
                       {"dataset_bytes", e.data_resident_bytes},
                       {"loader_bytes", predicted.loader}};
   size_t persistent = 0;
-  full_step_description(e, e.step_schedule->plan(e.config.at("data").value("batch_size", int64_t{128})), &persistent);
+  full_step_description(e, e.step_schedule->plan(e.config.at("data").at("batch_size").get<int64_t>()), &persistent);
   const size_t step = e.step_schedule->planner().measured_peak_bytes() + persistent;
   const size_t eval = e.executor->evaluation_shares_training_arena() ? 0 : e.executor->evaluation_planner().measured_peak_bytes();
   m["training_step_bytes"] = step;
@@ -113,7 +113,7 @@ nlohmann::json process_memory_section(Experiment& e, const ProcessMemory& predic
 }
 
 void check_process_budget(Experiment& e, const ProcessMemory& predicted) {
-  const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
+  const double budget_mb = e.config.at("memory").at("budget_mb").get<double>();
   if (budget_mb <= 0) return;
   const size_t budget = static_cast<size_t>(budget_mb * 1048576.0);
   if (predicted.total() <= budget) return;
@@ -124,7 +124,7 @@ void check_process_budget(Experiment& e, const ProcessMemory& predicted) {
                       format_bytes(predicted.blas_openmp) + ", rest " + format_bytes(predicted.rest);
   // The training step's own breakdown names what a cheaper mode or a smaller batch would shrink.
   const std::string step_detail =
-      "; training step " + describe_training_peak(e, e.config.at("data").value("batch_size", int64_t{128}));
+      "; training step " + describe_training_peak(e, e.config.at("data").at("batch_size").get<int64_t>());
   throw MemoryBudgetError("memory.budget_mb: the process is predicted to need " + format_bytes(predicted.total()) +
                           " but the budget is " + format_bytes(budget) + " (" + parts + ")" + step_detail +
                           "; backward.auto chooses cheaper backward modes to fit (docs/memory_budget.md)");

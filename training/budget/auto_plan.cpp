@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/config/config.h"
 #include "core/config/config_hash.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -12,6 +13,7 @@
 #include "training/budget/measurements.h"
 #include "training/budget/mode_spec.h"
 #include "training/budget/search.h"
+#include "training/config/frugal_schema.h"
 #include "training/memory_accounting.h"
 #include "training/process_memory.h"
 #include "training/modes/registry.h"
@@ -88,13 +90,18 @@ bool wants_auto_backward(const nlohmann::json& config) {
 
 AutoOptions auto_options(const nlohmann::json& config) {
   AutoOptions o;
-  const nlohmann::json& a = config.at("backward").at("auto");
-  if (a.is_object()) {
-    o.candidates = a.value("candidates", std::vector<std::string>{});
-    o.max_slowdown = a.value("max_slowdown", 2.0);
-    o.error_batches = a.value("error_batches", 1);
-    o.cache_dir = a.value("cache_dir", std::string());
+  nlohmann::json a = config.at("backward").at("auto");
+  if (!a.is_object()) {
+    // `true`: the options' defaults, from the schema (the object alternative of backward.auto).
+    const Schema& any = *frugal_config_schema().field("backward")->field("auto");
+    for (const Schema& alternative : any.alternatives())
+      if (alternative.kind() == SchemaKind::Object)
+        a = validate_config(nlohmann::json::object(), alternative, "backward.auto");
   }
+  o.candidates = a.at("candidates").get<std::vector<std::string>>();
+  o.max_slowdown = a.at("max_slowdown").get<double>();
+  o.error_batches = a.at("error_batches").get<int>();
+  o.cache_dir = a.at("cache_dir").get<std::string>();
   if (o.candidates.empty()) o.candidates = default_candidate_specs();
   return o;
 }
@@ -103,15 +110,15 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   const auto start_time = Clock::now();
   double measuring = 0;
   const AutoOptions o = auto_options(e.config);
-  FRUGAL_CHECK(e.config.at("backward").at("default").value("mode", std::string("exact")) == "exact", ConfigError,
+  FRUGAL_CHECK(e.config.at("backward").at("default").at("mode") == "exact", ConfigError,
                "backward.default: with backward.auto the default mode must be exact (the search starts from "
                "exact backpropagation; fix layers with backward.layers entries)");
   FRUGAL_CHECK(std::string(e.step_schedule->name()) == "plain", ConfigError,
                "backward.auto plans the plain training step; the " + std::string(e.step_schedule->name()) +
                    " schedule plans its own");
   Graph& g = *e.graph;
-  const uint64_t seed = e.config.value("seed", uint64_t{0});
-  const int64_t batch = e.config.at("data").value("batch_size", int64_t{128});
+  const uint64_t seed = e.config.at("seed").get<uint64_t>();
+  const int64_t batch = e.config.at("data").at("batch_size").get<int64_t>();
   AutoPlan plan;
   plan.batch = batch;
 
