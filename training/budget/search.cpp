@@ -107,10 +107,16 @@ SearchOutcome BudgetSearch::fit(size_t budget, const Assignment& start) {
   };
   consider(fit_from(budget, start));
   for (const Assignment& s : starts(start))  // the uniform ones that fit: only the repair runs
-    if (s != start && planner_.evaluate(s, true).arena <= budget) consider(fit_from(budget, s));
+    if (s != start && planner_.evaluate(s, true).arena <= budget) {
+      consider(outcome(s, budget));  // the repair may wander off a fitting start; the start still counts
+      consider(fit_from(budget, s));
+    }
   if (!found) {
     const SearchOutcome least = smallest(start);
-    if (least.arena <= budget) consider(fit_from(budget, least.assignment));
+    if (least.arena <= budget) {
+      consider(outcome(least.assignment, budget));
+      consider(fit_from(budget, least.assignment));
+    }
   }
   return found ? best : outcome(start, budget);
 }
@@ -178,6 +184,35 @@ bool BudgetSearch::greedy(Assignment& a, size_t target) {
 }
 
 SearchOutcome BudgetSearch::fit_from(size_t budget, const Assignment& from) {
+  const SearchOutcome result = fit_rounds(budget, from);
+  if (result.fits) return result;
+  // A repair that made the placement overflow and a greedy that then got stuck: the start, when it fit,
+  // repaired against the placed arena itself (slower, but it cannot leave the budget).
+  if (!outcome(from, budget).fits) return result;
+  Assignment a = from;
+  for (bool improved = true; improved;) {
+    improved = false;
+    for (int i = 0; i < candidates_.size(); ++i) {
+      if (fixed_[i] || measured_.nodes[i][a[i]].error <= 0) continue;
+      for (int k = 0; k < static_cast<int>(candidates_.of(i).size()); ++k) {
+        if (measured_.nodes[i][k].error >= measured_.nodes[i][a[i]].error) continue;
+        Assignment trial = a;
+        trial[i] = k;
+        if (!candidates_.repair(trial, i) || predicted_error(trial) >= predicted_error(a)) continue;
+        bool touches_fixed = false;
+        for (int j = 0; j < candidates_.size(); ++j) touches_fixed |= fixed_[j] && trial[j] != a[j];
+        if (touches_fixed) continue;
+        const SearchOutcome o = outcome(trial, budget);
+        if (!o.fits) continue;
+        a = trial;
+        improved = true;
+      }
+    }
+  }
+  return outcome(a, budget);
+}
+
+SearchOutcome BudgetSearch::fit_rounds(size_t budget, const Assignment& from) {
   Assignment a = from;
   size_t target = budget;  // for live bytes; lowered when the arena needs more than they do
   for (int round = 0; round < 8; ++round) {

@@ -58,6 +58,7 @@ class BudgetSearch {
   std::vector<Move> moves(const Assignment& a, size_t target);
   SearchOutcome outcome(const Assignment& a, size_t budget);
   SearchOutcome fit_from(size_t budget, const Assignment& from);
+  SearchOutcome fit_rounds(size_t budget, const Assignment& from);  // fit_from without the fallback
   SearchOutcome smallest_from(const Assignment& start);
   // Moves `a` until no more than `target` live bytes remain anywhere in the step; false when stuck.
   bool greedy(Assignment& a, size_t target);
