@@ -123,13 +123,15 @@ def markdown(results, runs):
         lines.append(f"Exact step: {r['exact_mib']:.1f} MiB; smallest step the candidates reach: "
                      f"{r['smallest_mib']:.1f} MiB ({r['smallest_mib'] / r['exact_mib']:.2f} of exact).\n")
         lines.append("| budget | step budget | planned step | measured step | pred. error | meas. error | cosine | "
-                     "pred. time | plan |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+                     "pred. time | planning s | measuring s | plan |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        refusals = []
         for row in r["rows"]:
             p = row["plan"]
             if p.get("refused"):
                 lines.append(f"| {row['label']} | {row['budget_mib']:.1f} MiB | refused (exit {p['exit_code']}): "
-                             f"smallest {fmt(p['smallest_mib'], 3)} MiB | | | | | | |")
+                             f"smallest {fmt(p['smallest_mib'], 3)} MiB | | | | | | | | |")
+                refusals.append(f"- {row['label']}: `{p['message']}`")
                 continue
             prof = row.get("profile") or {}
             modes = {}
@@ -139,8 +141,13 @@ def markdown(results, runs):
             lines.append(f"| {row['label']} | {row['budget_mib']:.1f} MiB | {p['planned_step_bytes'] / MIB:.1f} MiB | "
                          f"{prof.get('measured', 0) / MIB:.1f} MiB | {fmt(p['predicted_error'])} | "
                          f"{fmt(p['measured_error'])} | {fmt(p['measured_cosine'], 5)} | "
-                         f"x{p['predicted_slowdown']:.2f} | {summary} |")
+                         f"x{p['predicted_slowdown']:.2f} | {p['planning_seconds']:.2f} | {p['measuring_seconds']:.1f} | "
+                         f"{summary} |")
         lines.append("")
+        if refusals:
+            lines.append("Refused budgets (exit 2), the planner's message:\n")
+            lines += refusals
+            lines.append("")
         lines.append("Uniform single-mode configurations beside the automatic plan (measured gradient error on the "
                      "same batches; `no` = does not fit that budget):\n")
         feasible = [row for row in r["rows"] if not row["plan"].get("refused")]

@@ -67,6 +67,16 @@ TEST(AutoPlan, FitsTheBudgetAndTheRunPlansAndMeasuresExactlyThat) {
     if (u.fits) EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
 }
 
+TEST(AutoPlan, TheSmallestReachableStepIsAFeasibleBudget) {
+  // The refusal's floor is a promise: a budget of exactly that step gets a plan, within it.
+  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
+  const AutoPlan p = plan_with_step_budget(ample.smallest_step_bytes);
+  ASSERT_TRUE(p.fits);
+  EXPECT_LE(p.planned_step_bytes, ample.smallest_step_bytes);
+  for (const UniformBaseline& u : p.uniform)
+    if (u.fits) EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
+}
+
 TEST(AutoPlan, BudgetBelowTheSmallestReachableStepIsRefused) {
   const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
   try {
