@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 
 #include "core/config/config.h"
 #include "core/config/config_hash.h"
@@ -24,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+// CPU time of the whole process: on a machine shared with other work, wall time says more about the
+// others than about the planner.
+double cpu_now() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 // The first `n` training batches, normalised, not augmented.
 std::vector<Batch> measurement_batches(Experiment& e, int n) {
@@ -108,7 +112,8 @@ AutoOptions auto_options(const nlohmann::json& config) {
 
 AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request) {
   const auto start_time = Clock::now();
-  double measuring = 0;
+  const double start_cpu = cpu_now();
+  double measuring = 0, measuring_cpu = 0;
   const AutoOptions o = auto_options(e.config);
   FRUGAL_CHECK(e.config.at("backward").at("default").at("mode") == "exact", ConfigError,
                "backward.default: with backward.auto the default mode must be exact (the search starts from "
@@ -162,6 +167,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
 
   // Below what any assignment reaches, whatever its error or time: refused before measuring anything.
   Measurements none;
+  Assignment known_small;  // the smallest step found before measuring, when searched
   none.nodes.resize(g.size());
   for (int i = 0; i < g.size(); ++i) none.nodes[i].assign(candidates.of(i).size(), CandidateFigures{});
   {
@@ -176,6 +182,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
       const SearchOutcome least = blind.smallest(start);
       plan.smallest_step_bytes = step_bytes(least.assignment);
       if (plan.smallest_step_bytes > plan.step_budget_bytes) refuse(least, "");
+      known_small = least.assignment;
     }
   }
 
@@ -184,6 +191,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   std::unique_ptr<GradientProbe> probe;
   if (step_bytes(start) > plan.step_budget_bytes) {
     const auto t = Clock::now();
+    const double t_cpu = cpu_now();
     probe = std::make_unique<GradientProbe>(g, candidates, e.num_classes, measurement_batches(e, o.error_batches), seed);
     const std::string dir = o.cache_dir.empty() ? request.run_dir : o.cache_dir;
     measured = measure_candidates(*probe, candidates, o.error_batches,
@@ -191,8 +199,9 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
                                   measurement_key(e.config, o));
     plan.measurements_cached = measured.from_cache;
     measuring += since(t);
+    measuring_cpu += cpu_now() - t_cpu;
     BudgetSearch search(candidates, planner, measured, o.max_slowdown, fixed);
-    const SearchOutcome out = search.fit(arena_budget > 0 ? arena_budget : 0, start);
+    const SearchOutcome out = search.fit(arena_budget > 0 ? arena_budget : 0, start, &known_small);
     if (!out.fits || step_bytes(out.assignment) > plan.step_budget_bytes) {
       const SearchOutcome least = search.smallest(start);
       plan.smallest_step_bytes = step_bytes(least.assignment);
@@ -206,6 +215,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   // Uniform single-mode configurations, and the plan's own error, measured on the same batches.
   if (probe) {
     const auto t = Clock::now();
+    const double t_cpu = cpu_now();
     const GradientError mine = probe->run(chosen);
     plan.measured_error = mine.rel_l2;
     plan.measured_cosine = mine.cosine;
@@ -233,6 +243,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
       plan.uniform.push_back(b);
     }
     measuring += since(t);
+    measuring_cpu += cpu_now() - t_cpu;
   }
 
   plan.fits = true;
@@ -262,6 +273,8 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   plan.plan_lookups = planner.stats().lookups;
   plan.measuring_seconds = measuring;
   plan.planning_seconds = since(start_time) - measuring;
+  plan.measuring_cpu_seconds = measuring_cpu;
+  plan.planning_cpu_seconds = cpu_now() - start_cpu - measuring_cpu;
   return plan;
 }
 

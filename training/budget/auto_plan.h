@@ -63,7 +63,8 @@ struct AutoPlan {
   nlohmann::json backward;           // {"default": {"mode": "exact"}, "layers": [...]}
   std::vector<PlanRow> rows;
   std::vector<UniformBaseline> uniform;
-  double planning_seconds = 0, measuring_seconds = 0;
+  double planning_seconds = 0, measuring_seconds = 0;  // wall time
+  double planning_cpu_seconds = 0, measuring_cpu_seconds = 0;  // CPU time of the process
   bool measurements_cached = false;
   uint64_t plans_built = 0, plan_lookups = 0;
   int64_t batch = 0;

@@ -43,6 +43,8 @@ nlohmann::json AutoPlan::json() const {
           {"chosen_by", chosen_by},
           {"planning_seconds", planning_seconds},
           {"measuring_seconds", measuring_seconds},
+          {"planning_cpu_seconds", planning_cpu_seconds},
+          {"measuring_cpu_seconds", measuring_cpu_seconds},
           {"measurements_cached", measurements_cached},
           {"plans_built", plans_built},
           {"plan_lookups", plan_lookups},
@@ -98,9 +100,10 @@ std::string auto_plan_table(const AutoPlan& p) {
       out += line;
     }
   }
-  std::snprintf(line, sizeof line, "planning %.2f s (%llu step plans, %llu lookups), measuring %.1f s%s\n",
-                p.planning_seconds, static_cast<unsigned long long>(p.plans_built),
-                static_cast<unsigned long long>(p.plan_lookups), p.measuring_seconds,
+  std::snprintf(line, sizeof line,
+                "planning %.2f s (%.2f s CPU; %llu step plans, %llu lookups), measuring %.1f s (%.1f s CPU)%s\n",
+                p.planning_seconds, p.planning_cpu_seconds, static_cast<unsigned long long>(p.plans_built),
+                static_cast<unsigned long long>(p.plan_lookups), p.measuring_seconds, p.measuring_cpu_seconds,
                 p.measurements_cached ? " (errors and times from the cache)" : "");
   out += line;
   return out;

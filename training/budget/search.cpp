@@ -92,7 +92,7 @@ std::vector<Assignment> BudgetSearch::starts(const Assignment& start) const {
   return out;
 }
 
-SearchOutcome BudgetSearch::fit(size_t budget, const Assignment& start) {
+SearchOutcome BudgetSearch::fit(size_t budget, const Assignment& start, const Assignment* known_small) {
   // Single moves cannot always see that a group of layers must change together (a quantized BatchNorm,
   // its ReLU and the conv after it): the search also starts from every uniform assignment, and from the
   // smallest one found, and keeps the fitting result of least predicted error.
@@ -111,6 +111,10 @@ SearchOutcome BudgetSearch::fit(size_t budget, const Assignment& start) {
       consider(outcome(s, budget));  // the repair may wander off a fitting start; the start still counts
       consider(fit_from(budget, s));
     }
+  if (!found && known_small && !known_small->empty()) {  // the smallest step found before: no new search
+    consider(outcome(*known_small, budget));
+    if (planner_.evaluate(*known_small, true).arena <= budget) consider(fit_from(budget, *known_small));
+  }
   if (!found) {
     const SearchOutcome least = smallest(start);
     if (least.arena <= budget) {

@@ -43,7 +43,9 @@ class BudgetSearch {
 
   // The assignment of least predicted error whose step arena is at most `arena_budget` bytes (when one
   // is found; otherwise the smallest found, fits = false).
-  SearchOutcome fit(size_t arena_budget, const Assignment& start);
+  // `known_small` (may be null): an assignment of small step found before (smallest()), tried before a
+  // new search for the smallest when nothing else fits.
+  SearchOutcome fit(size_t arena_budget, const Assignment& start, const Assignment* known_small = nullptr);
   // The smallest step arena the moves reach within max_slowdown, whatever the error.
   SearchOutcome smallest(const Assignment& start);
 

@@ -91,7 +91,7 @@ TEST(CandidateSet, QuantizedConvNeedsItsReluQuantizedWithTheSameBits) {
 TEST(CandidateSet, UniformAssignmentsBuildAsTheDefaultWould) {
   auto g = resnet8();
   CandidateSet c(*g, kSpecs, 1);
-  for (const std::string& spec : {"quantized:bits=4", "randomized_trace:probes=4", "recompute"}) {
+  for (const char* spec : {"quantized:bits=4", "randomized_trace:probes=4", "recompute"}) {
     const Assignment a = c.uniform(spec);
     auto h = resnet8();
     nlohmann::json def = {{"default", parse_mode_spec(spec, "test")}};

@@ -64,7 +64,9 @@ TEST(AutoPlan, FitsTheBudgetAndTheRunPlansAndMeasuresExactlyThat) {
   EXPECT_EQ(report.measured_peak_bytes, p.planned_step_bytes);
   // No uniform configuration that fits has a smaller measured error.
   for (const UniformBaseline& u : p.uniform)
-    if (u.fits) EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
+    if (u.fits) {
+      EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
+    }
 }
 
 TEST(AutoPlan, TheSmallestReachableStepIsAFeasibleBudget) {
@@ -74,7 +76,9 @@ TEST(AutoPlan, TheSmallestReachableStepIsAFeasibleBudget) {
   ASSERT_TRUE(p.fits);
   EXPECT_LE(p.planned_step_bytes, ample.smallest_step_bytes);
   for (const UniformBaseline& u : p.uniform)
-    if (u.fits) EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
+    if (u.fits) {
+      EXPECT_LE(p.measured_error, u.measured_error) << u.spec;
+    }
 }
 
 TEST(AutoPlan, BudgetBelowTheSmallestReachableStepIsRefused) {
