@@ -9,13 +9,14 @@
 #include "training/executor.h"
 #include "training/models/models.h"
 #include "tests/training/executor_test_util.h"
+#include "tests/training/config_sections.h"
 
 namespace frugal {
 namespace {
 
 std::unique_ptr<Graph> small_cnn() {
   const nlohmann::json model = {{"arch", "cnn"}, {"channels", {6, 8}}, {"hidden", {16}}, {"dropout", 0.25}};
-  return build_model(model, Shape{1, 12, 12}, 4, 3);
+  return build_model(testing_support::validated_section("model", model), Shape{1, 12, 12}, 4, 3);
 }
 
 std::vector<float> grads(Graph& g) {

@@ -9,12 +9,14 @@
 #include "training/executor.h"
 #include "training/models/models.h"
 #include "training/modes/registry.h"
+#include "tests/training/config_sections.h"
 
 namespace frugal {
 namespace {
 
 std::unique_ptr<Graph> resnet8() {
-  return build_model({{"arch", "resnet"}, {"depth", 8}, {"width", 4}}, Shape{3, 8, 8}, 5, 1);
+  const nlohmann::json model = {{"arch", "resnet"}, {"depth", 8}, {"width", 4}};
+  return build_model(testing_support::validated_section("model", model), Shape{3, 8, 8}, 5, 1);
 }
 
 const std::vector<std::string> kSpecs = {"exact", "recompute", "quantized:bits=4", "fewbit:bits=1",
@@ -29,7 +31,7 @@ TEST(AssignmentPlanner, BytesAreTheExecutorsPlan) {
     ASSERT_FALSE(a.empty()) << spec;
     const PlannedAssignment& p = planner.evaluate(a, true);
     auto h = resnet8();  // a fresh graph, as a run would build it
-    Executor ex(*h, assign_backward_modes(*h, {{"default", {{"mode", "exact"}}}, {"layers", c.backward_layers(a)}}, 1),
+    Executor ex(*h, testing_support::assign_modes(*h, {{"default", {{"mode", "exact"}}}, {"layers", c.backward_layers(a)}}, 1),
                 "static", 5);
     const StepPlan& plan = ex.training_plan(6);
     EXPECT_EQ(p.live_peak, lower_bound_bytes(plan.step)) << spec;
@@ -95,8 +97,8 @@ TEST(CandidateSet, UniformAssignmentsBuildAsTheDefaultWould) {
     const Assignment a = c.uniform(spec);
     auto h = resnet8();
     nlohmann::json def = {{"default", parse_mode_spec(spec, "test")}};
-    auto by_default = assign_backward_modes(*h, def, 1);
-    auto by_layers = assign_backward_modes(*h, {{"layers", c.backward_layers(a)}}, 1);
+    auto by_default = testing_support::assign_modes(*h, def, 1);
+    auto by_layers = testing_support::assign_modes(*h, {{"layers", c.backward_layers(a)}}, 1);
     std::vector<BackwardMode*> d, l;
     for (auto& m : by_default) d.push_back(m.get());
     for (auto& m : by_layers) l.push_back(m.get());

@@ -13,6 +13,7 @@
 #include "training/models/models.h"
 #include "training/modes/registry.h"
 #include "tests/training/executor_test_util.h"
+#include "tests/training/config_sections.h"
 
 namespace frugal {
 namespace {
@@ -49,8 +50,8 @@ struct Trace {
 // Three training steps (no optimizer: gradients and BN statistics are compared after each).
 Trace train(const Net& net, const json& backward) {
   const int64_t classes = 5, batch = 6;
-  auto g = build_model(net.model, net.sample, classes, 7);
-  Executor ex(*g, assign_backward_modes(*g, backward, 7), "static", classes);
+  auto g = build_model(testing_support::validated_section("model", net.model), net.sample, classes, 7);
+  Executor ex(*g, testing_support::assign_modes(*g, backward, 7), "static", classes);
   Trace r;
   for (uint64_t step = 0; step < 3; ++step) {
     const test::Batch b = test::random_batch(batch, net.sample, classes, 11 + step);
@@ -65,7 +66,7 @@ json uniform(const std::string& mode) { return {{"default", {{"mode", mode}}}}; 
 
 // `mode` on every node whose index is `parity` mod 2 (by the order of the layers), exact elsewhere.
 json alternate(const Net& net, int parity) {
-  auto g = build_model(net.model, net.sample, 5, 7);
+  auto g = build_model(testing_support::validated_section("model", net.model), net.sample, 5, 7);
   json layers = json::array();
   for (int i = 0; i < g->size(); ++i)
     if (i % 2 == parity) layers.push_back({{"match", g->layer(i).name()}, {"mode", "recompute"}});
@@ -121,9 +122,9 @@ TEST(Recompute, BatchNormSegmentsStoreNoConvOutputs) {
 
 TEST(Recompute, PlanSchedulesReRunsBeforeTheSegmentsLastBackward) {
   const Net net = cnn();
-  auto g = build_model(net.model, net.sample, 5, 7);
+  auto g = build_model(testing_support::validated_section("model", net.model), net.sample, 5, 7);
   const json b = {{"default", {{"mode", "exact"}}}, {"layers", {{{"match", "1"}, {"mode", "recompute"}}}}};
-  Executor ex(*g, assign_backward_modes(*g, b, 7), "static", 5);
+  Executor ex(*g, testing_support::assign_modes(*g, b, 7), "static", 5);
   const StepPlan& plan = ex.training_plan(4);
   const int bn = g->find("1"), conv = g->find("0");
   ASSERT_EQ(plan.recompute.size(), 1u);
@@ -145,8 +146,8 @@ TEST(Recompute, PlanSchedulesReRunsBeforeTheSegmentsLastBackward) {
 }
 
 TEST(Recompute, KnobsAreRefused) {
-  auto g = build_model(cnn().model, cnn().sample, 5, 7);
-  EXPECT_THROW(assign_backward_modes(*g, {{"default", {{"mode", "recompute"}, {"bits", 2}}}}, 0), ConfigError);
+  auto g = build_model(testing_support::validated_section("model", cnn().model), cnn().sample, 5, 7);
+  EXPECT_THROW(testing_support::assign_modes(*g, {{"default", {{"mode", "recompute"}, {"bits", 2}}}}, 0), ConfigError);
 }
 
 }  // namespace
