@@ -9,6 +9,7 @@
 #include "core/io/atomic_file.h"
 #include "core/log.h"
 #include "training/budget/auto_plan.h"
+#include "training/process_memory.h"
 
 namespace frugal::cli {
 
@@ -18,6 +19,8 @@ nlohmann::json apply_auto_backward(nlohmann::json& config, const std::string& ru
   write_file_atomic(request, config.dump(2) + "\n");
   log().info("backward.auto: planning every layer's backward mode for memory.budget_mb = {} MiB (frugal plan)",
              config.at("memory").at("budget_mb").get<double>());
+  // Set before the fork (the child may only exec): this process's own figure was taken at start-up.
+  setenv(kStartupResidentEnv, std::to_string(startup_resident_bytes()).c_str(), 1);
   const pid_t child = fork();
   FRUGAL_CHECK(child >= 0, InternalError, "backward.auto: cannot start the planner process");
   if (child == 0) {

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -52,7 +53,13 @@ int compute_threads() { return omp_get_max_threads(); }
 size_t resident_bytes() { return status_kib("VmRSS") * 1024; }
 
 size_t startup_resident_bytes() {
-  static const size_t at_start = resident_bytes();
+  // The backward.auto planner runs in a child process (cli/auto_backward.h) and plans for its parent,
+  // whose start-up resident set differs from its own by a few pages: the parent passes its figure on,
+  // so that both predict the same process to the byte.
+  static const size_t at_start = [] {
+    const char* parent = std::getenv(kStartupResidentEnv);
+    return parent && *parent ? static_cast<size_t>(std::strtoull(parent, nullptr, 10)) : resident_bytes();
+  }();
   return at_start;
 }
 

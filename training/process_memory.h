@@ -34,6 +34,8 @@ struct ProcessMemory {
 // The resident set now, and at start-up (recorded by the first call; frugal's main calls it first).
 size_t resident_bytes();
 size_t startup_resident_bytes();
+// The environment variable through which a planner process is given its parent's start-up resident set.
+inline constexpr const char* kStartupResidentEnv = "FRUGAL_PLAN_STARTUP_RESIDENT_BYTES";
 
 // Before training: `batch` the training batch; plans the training step (and the evaluation) if needed.
 ProcessMemory predict_process_memory(Experiment& e, int64_t batch);
