@@ -55,7 +55,9 @@ def plan(frugal, model, step_mb, out, smallest=False):
     if code == 0:
         return json.load(open(os.path.join(out, "auto_plan.json")))
     found = re.search(r"smallest training step the candidate modes reach[^:]*: ([0-9.]+) (MiB|KiB|GiB)", text)
-    return {"refused": True, "exit_code": code, "message": text.strip().splitlines()[-1] if text.strip() else "",
+    last = text.strip().splitlines()[-1] if text.strip() else ""
+    last = re.sub(r"^\[[0-9:.]+\] \[error\] ", "", last)  # the log line's time and level
+    return {"refused": True, "exit_code": code, "message": last,
             "smallest_mib": float(found.group(1)) if found else None}
 
 
@@ -129,6 +131,7 @@ def markdown(results, runs):
         for row in r["rows"]:
             p = row["plan"]
             if p.get("refused"):
+                p["message"] = re.sub(r"^\[[0-9:.]+\] \[error\] ", "", p["message"])
                 lines.append(f"| {row['label']} | {row['budget_mib']:.1f} MiB | refused (exit {p['exit_code']}): "
                              f"smallest {fmt(p['smallest_mib'], 3)} MiB | | | | | | | | |")
                 refusals.append(f"- {row['label']}: `{p['message']}`")
