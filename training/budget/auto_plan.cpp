@@ -159,9 +159,13 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
                              : "memory.budget_mb " + mib(request.process_budget_bytes) + " (" +
                                    mib(plan.step_budget_bytes) + " for the training step after " +
                                    mib(plan.outside_step_bytes) + " for data, libraries, loaders and the rest)";
+    const std::string process = request.step_budget_bytes > 0
+                                    ? ""
+                                    : ", a process of " + mib(step_bytes(least.assignment) + plan.outside_step_bytes);
     throw MemoryBudgetError(budget + " is below the smallest training step the candidate modes reach" + why + ": " +
-                            mib(step_bytes(least.assignment)) + " (arena " + mib(p.arena) + " + weights, gradients and "
-                            "optimizer state " + mib(plan.persistent_bytes) + "), peaking at " + p.peak_label +
+                            mib(step_bytes(least.assignment)) + process + " (arena " + mib(p.arena) +
+                            " + weights, gradients and optimizer state " + mib(plan.persistent_bytes) + "), peaking at " +
+                            p.peak_label +
                             " with " + held + " live; a smaller batch or a smaller model would need less");
   };
 

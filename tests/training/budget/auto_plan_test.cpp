@@ -13,7 +13,9 @@
 namespace frugal {
 namespace {
 
-nlohmann::json small_cnn_config() {
+// No bound on time by default: the measured times vary from run to run, and the properties tested here
+// (bytes, errors) must not depend on them.
+nlohmann::json small_cnn_config(double max_slowdown = 1e6) {
   nlohmann::json c = {
       {"name", "auto_plan_test"},
       {"threads", 1},
@@ -24,13 +26,14 @@ nlohmann::json small_cnn_config() {
         {"synthetic", {{"shape", {1, 12, 12}}, {"classes", 4}, {"train_size", 64}, {"test_size", 32}}}}},
       {"model", {{"arch", "cnn"}, {"channels", {4, 8}}, {"hidden", {16}}}},
       {"backward", {{"auto", {{"candidates", {"exact", "recompute", "quantized:bits=4", "quantized:bits=2",
-                                              "fewbit:bits=1", "randomized_trace:probes=2"}}}}}},
+                                              "fewbit:bits=1", "randomized_trace:probes=2"}},
+                             {"max_slowdown", max_slowdown}}}}},
       {"output", {{"dir", ""}}}};
   return validate_config(c, frugal_config_schema(), "test");
 }
 
-AutoPlan plan_with_step_budget(size_t bytes, bool find_smallest = false) {
-  Experiment e = build_experiment(small_cnn_config(), ExperimentUse::Train);
+AutoPlan plan_with_step_budget(size_t bytes, bool find_smallest = false, double max_slowdown = 1e6) {
+  Experiment e = build_experiment(small_cnn_config(max_slowdown), ExperimentUse::Train);
   AutoPlanRequest r;
   r.step_budget_bytes = bytes;
   r.find_smallest = find_smallest;
@@ -91,6 +94,25 @@ TEST(AutoPlan, BudgetBelowTheSmallestReachableStepIsRefused) {
     EXPECT_NE(what.find(format_bytes(ample.smallest_step_bytes)), std::string::npos) << what;
     EXPECT_NE(what.find("live"), std::string::npos) << what;
   }
+}
+
+TEST(AutoPlan, ProcessBudgetRefusalNamesTheSmallestProcess) {
+  // memory.budget_mb is for the whole process: the refusal gives the smallest step and the process
+  // around it, one byte more than the budget asked for.
+  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
+  const size_t smallest_process = ample.smallest_step_bytes + ample.outside_step_bytes;
+  Experiment e = build_experiment(small_cnn_config(), ExperimentUse::Train);
+  AutoPlanRequest r;
+  r.process_budget_bytes = smallest_process - 1;
+  try {
+    plan_backward_for_budget(e, r);
+    FAIL() << "expected MemoryBudgetError";
+  } catch (const MemoryBudgetError& err) {
+    const std::string what = err.what();
+    EXPECT_NE(what.find("a process of " + format_bytes(smallest_process)), std::string::npos) << what;
+  }
+  r.process_budget_bytes = smallest_process;
+  EXPECT_LE(plan_backward_for_budget(e, r).planned_step_bytes, ample.smallest_step_bytes);
 }
 
 }  // namespace
