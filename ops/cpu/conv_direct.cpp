@@ -28,6 +28,10 @@ DirectConvPlan make_plan(int64_t in_channels, int64_t out_channels, int64_t in_h
   p.in_channels = in_channels;
   p.out_channels = out_channels;
   p.taps = kernel_h * kernel_w;
+  p.kernel_h = kernel_h;
+  p.kernel_w = kernel_w;
+  p.dilation_h = dilation_h;
+  p.dilation_w = dilation_w;
   p.in_h = in_h;
   p.in_w = in_w;
   p.pad_h = pad_h;
@@ -88,7 +92,38 @@ void for_each_input_run(const DirectConvPlan& p, const DirectConvPlan::Phase& ph
 
 }  // namespace
 
+namespace {
+
+// Dense-grid planes: xpad[c][k][r][ow] = padded input (r, ow + phases[k].col), OW columns a row.
+void pad_shifted_planes(const DirectConvPlan& p, const float* x, float* xpad) {
+  const int64_t ow_count = p.out_w;
+  for (int64_t c = 0; c < p.in_channels; ++c) {
+    const float* src = x + c * p.in_h * p.in_w;
+    for (size_t k = 0; k < p.phases.size(); ++k) {
+      float* dst = xpad + c * p.plane_stride + k * p.phase_stride;
+      // Output columns [lo, hi) read input columns [lo + shift, hi + shift) inside the image.
+      const int64_t shift = p.phases[k].col - p.pad_w;
+      const int64_t lo = std::clamp<int64_t>(-shift, 0, ow_count),
+                    hi = std::clamp<int64_t>(p.in_w - shift, lo, ow_count);
+      for (int64_t r = 0; r < p.phase_h; ++r, dst += ow_count) {
+        const int64_t ih = r - p.pad_h;
+        if (ih < 0 || ih >= p.in_h || lo == hi) {
+          std::fill(dst, dst + ow_count, 0.0f);
+          continue;
+        }
+        std::fill(dst, dst + lo, 0.0f);
+        std::memcpy(dst + lo, src + ih * p.in_w + lo + shift, sizeof(float) * (hi - lo));
+        std::fill(dst + hi, dst + ow_count, 0.0f);
+      }
+      std::fill(dst, xpad + c * p.plane_stride + (k + 1) * p.phase_stride, 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
 void direct_detail::pad_planes(const DirectConvPlan& p, const float* x, float* xpad) {
+  if (p.dense) return pad_shifted_planes(p, x, xpad);
   for (int64_t c = 0; c < p.in_channels; ++c) {
     const float* src = x + c * p.in_h * p.in_w;
     for (size_t k = 0; k < p.phases.size(); ++k) {
@@ -241,6 +276,32 @@ bool direct_backward_data_applies(const Conv2dGeometry& g) {
          g.in_channels >= kOutTile && wide_grid_pays(direct_backward_data_plan(g));
 }
 
+// The dense grid's kernel_w input copies cost L1 room (the wide grid's taps of one row share cache
+// lines): it runs where they fit in L1 with room to spare. Those are the convs of few input channels
+// (the first layer), whose output copy out of the wide grid costs more than the multiply-adds: there
+// the dense grid, being the output plane, is written in place (direct_conv_sample).
+constexpr int64_t kMaxDenseInputFloats = 12 * 1024;  // 48 KiB
+
+DirectConvPlan dense_grid_plan(const DirectConvPlan& wide) {
+  if (wide.stride_h != 1 || wide.stride_w != 1) return wide;
+  DirectConvPlan p = wide;
+  p.dense = true;
+  p.phase_h = p.out_h + p.dilation_h * (p.kernel_h - 1);  // the padded input's rows
+  p.padded_w = p.out_w;
+  p.wide_pixels = round_up(p.out_h * p.out_w, kLanes);
+  p.phases.clear();
+  for (int64_t kw = 0; kw < p.kernel_w; ++kw) p.phases.push_back({0, kw * p.dilation_w});
+  // The last tile reads up to wide_pixels - 1 + the lowest row's offset.
+  const int64_t max_shift = p.dilation_h * (p.kernel_h - 1) * p.out_w;
+  p.phase_stride = round_up(std::max(p.phase_h * p.out_w, p.wide_pixels + max_shift), kLanes);
+  p.plane_stride = p.kernel_w * p.phase_stride;
+  p.tap_offsets.clear();
+  for (int64_t kh = 0; kh < p.kernel_h; ++kh)
+    for (int64_t kw = 0; kw < p.kernel_w; ++kw)
+      p.tap_offsets.push_back(kw * p.phase_stride + kh * p.dilation_h * p.out_w);
+  return p.in_channels * p.plane_stride <= kMaxDenseInputFloats ? p : wide;
+}
+
 DirectConvPlan direct_backward_data_plan(const Conv2dGeometry& g) {
   return make_plan(g.out_channels, g.in_channels, g.out_h(), g.out_w(), g.kernel_h, g.kernel_w,
                    g.dilation_h * (g.kernel_h - 1) - g.pad_h, g.dilation_w * (g.kernel_w - 1) - g.pad_w,
@@ -302,6 +363,17 @@ void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* pa
   float* xpad = scratch;
   float* wide = scratch + p.in_channels * p.plane_stride;  // [out_rows, wide_pixels]
   pad_planes(p, x, xpad);
+  const int64_t plane = p.out_h * p.out_w;
+  if (p.dense && p.out_rows == p.out_channels && p.wide_pixels == plane) {
+    compute_wide(p, xpad, packed, y);  // the grid is y's layout, [O, OH*OW]
+    if (bias)
+      for (int64_t o = 0; o < p.out_channels; ++o) {
+        float* yo = y + o * plane;
+        const float b = bias[o];
+        for (int64_t i = 0; i < plane; ++i) yo[i] = yo[i] + b;
+      }
+    return;
+  }
   compute_wide(p, xpad, packed, wide);
   for (int64_t o = 0; o < p.out_channels; ++o) {
     const float b = bias ? bias[o] : 0.0f;
