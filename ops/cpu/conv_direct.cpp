@@ -363,17 +363,11 @@ void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* pa
   float* xpad = scratch;
   float* wide = scratch + p.in_channels * p.plane_stride;  // [out_rows, wide_pixels]
   pad_planes(p, x, xpad);
-  const int64_t plane = p.out_h * p.out_w;
-  if (p.dense && p.out_rows == p.out_channels && p.wide_pixels == plane) {
-    compute_wide(p, xpad, packed, y);  // the grid is y's layout, [O, OH*OW]
-    if (bias)
-      for (int64_t o = 0; o < p.out_channels; ++o) {
-        float* yo = y + o * plane;
-        const float b = bias[o];
-        for (int64_t i = 0; i < plane; ++i) yo[i] = yo[i] + b;
-      }
-    return;
-  }
+  // Without a bias the dense grid is y's layout, [O, OH*OW], and is written in place (1 -> 32
+  // channels at 28x28, batch 128, 1 thread: 2.38 -> 1.35 ms). With one, a second pass over y to add it
+  // costs what the copy saves.
+  if (p.dense && !bias && p.out_rows == p.out_channels && p.wide_pixels == p.out_h * p.out_w)
+    return compute_wide(p, xpad, packed, y);
   compute_wide(p, xpad, packed, wide);
   for (int64_t o = 0; o < p.out_channels; ++o) {
     const float b = bias ? bias[o] : 0.0f;

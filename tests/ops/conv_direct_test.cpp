@@ -127,13 +127,15 @@ TEST_P(DirectConv, BackwardDataIsTheConvOfDyWithFlippedTransposedWeights) {
 TEST_P(DirectConv, WeightGradientSumsSampleGroupsIntoDw) { check_weight_gradient(); }
 
 // The dense grid computes every output pixel as the same sum in the same order as the wide grid:
-// the same bits, forward (with a bias, in place in y) and backward-data.
+// the same bits, forward (without a bias in place in y, with one through the copy) and backward-data.
 TEST_P(DirectConv, DenseGridGivesTheWideGridsBits) {
   const DirectConvPlan forward = dense_grid_plan(direct_forward_plan(g()));
   const DirectConvPlan backward = dense_grid_plan(direct_backward_data_plan(g()));
   if (!forward.dense && !backward.dense) GTEST_SKIP() << "input planes too big for the dense grid";
   EXPECT_EQ(run_direct(forward, g().batch, x_, w_, false, bias_.data()),
             run_direct(direct_forward_plan(g()), g().batch, x_, w_, false, bias_.data()));
+  EXPECT_EQ(run_direct(forward, g().batch, x_, w_, false, nullptr),
+            run_direct(direct_forward_plan(g()), g().batch, x_, w_, false, nullptr));
   EXPECT_EQ(run_direct(backward, g().batch, dy_, w_, true, nullptr),
             run_direct(direct_backward_data_plan(g()), g().batch, dy_, w_, true, nullptr));
 }
