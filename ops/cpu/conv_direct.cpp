@@ -148,11 +148,21 @@ void direct_detail::pad_planes(const DirectConvPlan& p, const float* x, float* x
 
 namespace {
 
+// Where a tile of the wide grid goes when it is stored straight into the output planes instead of
+// into a wide buffer: the tile's first wide pixel, the grid's geometry, and how many of its kOutTile
+// channels are real (the last block may hold padding rows of packed zeros).
+struct PlaneStore {
+  int64_t q, padded_w, out_w, out_h, channels;
+};
+
 // out[o][q + j] = sum over c, t of packed[c][t][o] * in[c][q + j + tap_offset[t]] for the tile of
-// kOutTile channels and PT vectors of pixels starting at q (in and out already point at q).
+// kOutTile channels and PT vectors of pixels starting at q (in and out already point at q). With
+// `planes`, out is instead the block's first output plane ([channels, OH*OW], out_stride apart) and
+// each vector is stored under a mask, row segment by row segment, skipping the discarded columns.
 template <int PT>
 void forward_tile(const float* in, int64_t plane_stride, int64_t channels, const int64_t* offsets,
-                  int64_t taps, const float* packed, float* out, int64_t out_stride) {
+                  int64_t taps, const float* packed, float* out, int64_t out_stride,
+                  const PlaneStore* planes) {
   Vec acc[kOutTile][PT];
   for (auto& row : acc)
     for (Vec& a : row) a = simd::zero();
@@ -168,12 +178,32 @@ void forward_tile(const float* in, int64_t plane_stride, int64_t channels, const
       }
     }
   }
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+  if (planes) {
+    const PlaneStore& ps = *planes;
+    for (int j = 0; j < PT; ++j)
+      for (int64_t lane = 0; lane < kLanes;) {
+        const int64_t pixel = ps.q + j * kLanes + lane, oh = pixel / ps.padded_w, ow = pixel % ps.padded_w;
+        if (oh >= ps.out_h) break;
+        const int64_t run = std::min<int64_t>(kLanes - lane, ps.padded_w - ow);  // lanes left in the row
+        if (ow < ps.out_w) {
+          const int64_t valid = std::min(run, ps.out_w - ow);
+          const __mmask16 mask = static_cast<__mmask16>(((1u << valid) - 1) << lane);
+          // Lane l lands at oh*OW + ow + (l - lane); masked-off lanes are never touched.
+          const int64_t at = oh * ps.out_w + ow - lane;
+          for (int o = 0; o < ps.channels; ++o) _mm512_mask_storeu_ps(out + o * out_stride + at, mask, acc[o][j]);
+        }
+        lane += run;
+      }
+    return;
+  }
+#endif
   for (int o = 0; o < kOutTile; ++o)
     for (int j = 0; j < PT; ++j) simd::store(out + o * out_stride + j * kLanes, acc[o][j]);
 }
 
 using ForwardTile = void (*)(const float*, int64_t, int64_t, const int64_t*, int64_t, const float*,
-                             float*, int64_t);
+                             float*, int64_t, const PlaneStore*);
 
 // forward_tile<pt> for runtime pt in [1, kPixelTile]: full tiles, then one narrower tile for the
 // rest of the wide grid, so small images round up to a vector rather than to a whole tile.
@@ -338,9 +368,27 @@ void direct_detail::compute_wide(const DirectConvPlan& p, const float* xpad, con
     const ForwardTile tile = kForwardTiles[std::min(kTilePixels, p.wide_pixels - q) / kLanes - 1];
     for (int64_t ob = 0; ob < p.out_rows / kOutTile; ++ob)
       tile(xpad + q, p.plane_stride, p.in_channels, p.tap_offsets.data(), p.taps,
-           packed + ob * weights_per_tile, wide + ob * kOutTile * p.wide_pixels + q, p.wide_pixels);
+           packed + ob * weights_per_tile, wide + ob * kOutTile * p.wide_pixels + q, p.wide_pixels, nullptr);
   }
 }
+
+namespace {
+
+// The wide grid's tiles stored straight into y[O, OH, OW] (AVX-512 builds only: masked stores).
+[[maybe_unused]] void compute_into_planes(const DirectConvPlan& p, const float* xpad, const float* packed,
+                                          float* y) {
+  const int64_t weights_per_tile = p.in_channels * p.taps * kOutTile, plane = p.out_h * p.out_w;
+  for (int64_t q = 0; q < p.wide_pixels; q += kTilePixels) {
+    const ForwardTile tile = kForwardTiles[std::min(kTilePixels, p.wide_pixels - q) / kLanes - 1];
+    for (int64_t ob = 0; ob < p.out_rows / kOutTile; ++ob) {
+      const PlaneStore store{q, p.padded_w, p.out_w, p.out_h, std::min<int64_t>(kOutTile, p.out_channels - ob * kOutTile)};
+      tile(xpad + q, p.plane_stride, p.in_channels, p.tap_offsets.data(), p.taps, packed + ob * weights_per_tile,
+           y + ob * kOutTile * plane, plane, &store);
+    }
+  }
+}
+
+}  // namespace
 
 void pack_direct_weights(const DirectConvPlan& p, const float* w, bool transpose_flip,
                          float* packed) {
@@ -368,6 +416,11 @@ void direct_conv_sample(const DirectConvPlan& p, const float* x, const float* pa
   // costs what the copy saves.
   if (p.dense && !bias && p.out_rows == p.out_channels && p.wide_pixels == p.out_h * p.out_w)
     return compute_wide(p, xpad, packed, y);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+  // Without a bias the tiles skip the wide buffer and its copy: masked stores put each row segment
+  // where it belongs in y.
+  if (!bias) return compute_into_planes(p, xpad, packed, y);
+#endif
   compute_wide(p, xpad, packed, wide);
   for (int64_t o = 0; o < p.out_channels; ++o) {
     const float b = bias ? bias[o] : 0.0f;
