@@ -126,6 +126,15 @@ TEST_P(DirectConv, BackwardDataIsTheConvOfDyWithFlippedTransposedWeights) {
 
 TEST_P(DirectConv, WeightGradientSumsSampleGroupsIntoDw) { check_weight_gradient(); }
 
+// Without a bias the tiles are stored straight into y (masked row segments); with a zero bias they go
+// through the wide buffer and the copy that adds it: the same values, and every entry written (y
+// starts as NaN).
+TEST_P(DirectConv, ForwardIntoThePlanesEqualsTheCopyOutOfTheWideGrid) {
+  const DirectConvPlan p = direct_forward_plan(g());
+  const std::vector<float> zeros(g().out_channels, 0.0f);
+  EXPECT_EQ(run_direct(p, g().batch, x_, w_, false, nullptr), run_direct(p, g().batch, x_, w_, false, zeros.data()));
+}
+
 // The dense grid computes every output pixel as the same sum in the same order as the wide grid:
 // the same bits, forward (without a bias in place in y, with one through the copy) and backward-data.
 TEST_P(DirectConv, DenseGridGivesTheWideGridsBits) {
