@@ -13,9 +13,10 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "training/budget/auto_plan.h"
 #include "training/config/frugal_schema.h"
 #include "training/distributed/connect.h"
-#include "training/budget/auto_plan.h"
+#include "training/experiment.h"
 #include "training/trainer.h"
 
 namespace frugal::cli {
@@ -98,6 +99,7 @@ Action add_train_command(CLI::App& app) {
       if (launch.launched() && wants_auto_backward(config))
         throw ConfigError("backward.auto: not supported in a distributed job; run `frugal plan` first and "
                           "train with the backward.layers it writes");
+      require_device(config);  // before the plan creates the run directory
       std::filesystem::create_directories(opts.run_dir);
       opts.auto_plan = apply_auto_backward(config, opts.run_dir);
     }
