@@ -13,6 +13,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/output_paths.h"
 #include "core/log.h"
+#include "training/budget/auto_plan.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
 #include "training/process_memory.h"
@@ -39,7 +40,7 @@ Action add_profile_command(CLI::App& app) {
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
     require_device(config);
     for (const char* file : {"/memory.json", "/memory.html"}) check_output_file(dir + file);
-    std::filesystem::create_directories(dir);
+    if (wants_auto_backward(config)) prepare_output_dir(dir);
     const nlohmann::json auto_plan = apply_auto_backward(config, dir);
     Experiment e = build_experiment(config, ExperimentUse::Train);
     if (args->time && args->steps < 2)

@@ -12,6 +12,7 @@
 #include "cli/auto_backward.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/io/output_paths.h"
 #include "core/log.h"
 #include "training/budget/auto_plan.h"
 #include "training/config/frugal_schema.h"
@@ -99,9 +100,11 @@ Action add_train_command(CLI::App& app) {
       if (launch.launched() && wants_auto_backward(config))
         throw ConfigError("backward.auto: not supported in a distributed job; run `frugal plan` first and "
                           "train with the backward.layers it writes");
-      require_device(config);  // before the plan creates the run directory
-      std::filesystem::create_directories(opts.run_dir);
-      opts.auto_plan = apply_auto_backward(config, opts.run_dir);
+      if (wants_auto_backward(config)) {
+        require_device(config);  // before the plan creates the run directory
+        prepare_output_dir(opts.run_dir);
+        opts.auto_plan = apply_auto_backward(config, opts.run_dir);
+      }
     }
     StopSignals signals;
     opts.stop_signal = &stop_signal;
