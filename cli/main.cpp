@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
       frugal::cli::add_train_command(app), frugal::cli::add_eval_command(app),
       frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
       frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app),
-      frugal::cli::add_bench_command(app)};
+      frugal::cli::add_bench_command(app), frugal::cli::add_sweep_command(app),
+      frugal::cli::add_compare_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,6 +16,7 @@
 #include "training/evaluation.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
+#include "training/runs/run_report.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -191,6 +192,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                  100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
     }
     if (epoch_done) append_line(metrics_file, metrics.dump());
+    write_run_report(dir);  // learning curves so far, beside the memory report
     pos.wall_seconds += epoch_seconds;
     const bool last = budget_hit || pos.epoch >= epochs;
     if ((checkpoint_every > 0 && epoch_done && pos.epoch % checkpoint_every == 0) || last)
@@ -215,6 +217,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                             {"peak_rss_bytes", peak_rss_bytes()},
                             {"run_dir", dir}};
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  write_run_report(dir);
   log().info("run '{}' {}: test accuracy {:.2f}% after {} epochs ({} steps), {:.1f} s; results in {}", name, status,
              last_test["accuracy"].is_null() ? 0.0 : 100 * last_test["accuracy"].get<double>(), pos.epoch, pos.step,
              wall, dir);
