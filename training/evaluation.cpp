@@ -12,6 +12,7 @@ EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t bat
   lo.shuffle = false;
   lo.drop_last = false;
   lo.prefetch = 1;
+  lo.workers = train.workers;
   Loader loader(data, lo);
   loader.start_epoch(0);
   Batch b;

@@ -29,6 +29,7 @@ DatasetOptions dataset_options(const nlohmann::json& config, Split split) {
   o.label_type = d.value("label_type", std::string("fine"));
   o.limit = d.value(split == Split::Train ? "train_limit" : "test_limit", int64_t{0});
   o.image_size = d.value("image_size", int64_t{0});
+  o.skip_corrupt = d.value("corrupt_images", std::string("error")) == "skip";
   o.seed = config.value("seed", uint64_t{0});
   if (d.contains("synthetic")) {
     const auto& s = d.at("synthetic");
@@ -51,6 +52,12 @@ LoaderOptions train_loader_options(const nlohmann::json& config) {
   lo.mean = d.at("normalize").value("mean", std::vector<float>{});
   lo.std = d.at("normalize").value("std", std::vector<float>{});
   lo.prefetch = d.value("prefetch", 1);
+  lo.workers = d.value("workers", 1);
+  const auto& augment = d.at("augment");
+  lo.random_resized_crop = augment.value("random_resized_crop", false);
+  const auto scale = augment.value("crop_scale", std::vector<double>{0.08, 1.0});
+  const auto ratio = augment.value("crop_ratio", std::vector<double>{0.75, 4.0 / 3.0});
+  lo.crop = {scale.at(0), scale.at(1), ratio.at(0), ratio.at(1)};
   return lo;
 }
 

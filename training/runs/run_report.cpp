@@ -57,19 +57,21 @@ std::string run_report_html(const RunRecord& run) {
   ChartSpec accuracy;
   accuracy.title = "Accuracy per epoch";
   accuracy.x_label = "epoch";
+  accuracy.x_integer = true;
   accuracy.y_label = "accuracy (%)";
   accuracy.series = {curve(run, "train_accuracy", "train", "#4e79a7", true, 100),
                      curve(run, "test_accuracy", "test", "#e15759", false, 100)};
   ChartSpec loss;
   loss.title = "Loss per epoch";
   loss.x_label = "epoch";
+  loss.x_integer = true;
   loss.y_label = "loss";
   loss.series = {curve(run, "train_loss", "train", "#4e79a7", true, 1),
                  curve(run, "test_loss", "test", "#e15759", false, 1)};
   html << "<h2>Learning curves</h2><div class='charts'><div>" << xy_chart_svg(accuracy) << "</div><div>"
        << xy_chart_svg(loss) << "</div></div>" << chart_legend_html(accuracy.series);
   if (run.memory.is_object())
-    html << "<div class='memory'>" << memory_report_sections_html(memory_report_from_json(run.memory)) << "</div>";
+    html << "<div style='margin-top:36px'>" << memory_report_sections_html(memory_report_from_json(run.memory)) << "</div>";
   else
     html << "<p class='note'>No memory.json yet: the memory report is written after the first training step.</p>";
   html << "</body></html>\n";
