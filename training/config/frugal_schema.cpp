@@ -80,7 +80,7 @@ Schema layer_entry() {
 Schema model_section() {
   return Schema::object({
       {"arch", Schema::enumeration({"mlp", "cnn", "resnet", "preact_resnet", "resnet18", "resnet34",
-                                    "resnet50", "vgg11", "vgg16", "sequential"})
+                                    "resnet50", "resnet101", "resnet152", "vgg11", "vgg16", "sequential"})
                    .required()},
       {"num_classes", count(0).def(0).describe("0 = from the dataset")},
       {"hidden", Schema::array(count(1)).def({256}).describe("mlp: hidden layer widths")},

@@ -13,7 +13,7 @@ std::unique_ptr<Graph> build_model(const nlohmann::json& model, const Shape& sam
   if (arch == "sequential") return build_sequential(model, sample_shape, num_classes, seed);
   if (arch == "resnet") return build_cifar_resnet(model, sample_shape, num_classes, seed);
   if (arch == "preact_resnet") return build_preact_resnet(model, sample_shape, num_classes, seed);
-  if (arch == "resnet18" || arch == "resnet34" || arch == "resnet50")
+  if (arch == "resnet18" || arch == "resnet34" || arch == "resnet50" || arch == "resnet101" || arch == "resnet152")
     return build_imagenet_resnet(model, sample_shape, num_classes, seed);
   if (arch == "vgg11" || arch == "vgg16") return build_vgg(model, sample_shape, num_classes, seed);
   throw ConfigError("model.arch: unknown architecture '" + arch + "'");
