@@ -115,7 +115,7 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, Split split, con
 void ImageFolderDataset::load_file(const std::string& file, const CropChooser& choose, float* image) const {
   thread_local std::vector<uint8_t> bytes;
   thread_local ImageRegion region;
-  bytes = read_file_bytes(file);
+  read_raw_file(file, &bytes);
   const int64_t side = opts_.image_size;
   if (is_png(bytes.data(), bytes.size())) {
     decode_png(bytes.data(), bytes.size(), file, &region.image);

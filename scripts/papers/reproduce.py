@@ -185,7 +185,8 @@ def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, a
                               sum([["--set", s] for s in g.get("sets", [])], []) +
                               ["--modes", ",".join(g["modes"]), "--batches", str(g["batches"]), "--draws",
                                str(g["draws"]), "-o", f"runs/papers/{paper}/gradcheck"]))
-    lines.append(f"build/frugal compare runs/papers/{paper}/* -o runs/papers/{paper}/compare")
+    lines.append("build/frugal compare " + " ".join(f"runs/papers/{paper}/{s['name']}" for s in spec["sweeps"]) +
+                 f" -o runs/papers/{paper}/compare")
     lines += ["```", "",
               f"Run on {datetime.date.today().isoformat()}, {platform.machine()}, one thread per run, "
               f"{args.jobs} run(s) at a time, {elapsed / 60:.1f} minutes in all. The machine is shared with other "
