@@ -139,9 +139,11 @@ std::string xy_chart_svg(const ChartSpec& spec) {
             << format_fixed(x, std::max(xd, 1)) << ", " << format_fixed(y, std::max(yd, 2))
             << "</title></circle>";
       if (i < s.point_labels.size() && !s.point_labels[i].empty()) {
+        // Beside the point, towards the middle; successive labels alternate above and below so that
+        // neighbours on a front do not overprint each other.
         const bool right_half = px(x) > kLeft + plot_w * 0.7;
         svg << "<text class='mark' x='" << svg_num(px(x) + (right_half ? -8 : 8)) << "' y='"
-            << svg_num(py(y) + 4) << "' text-anchor='" << (right_half ? "end" : "start") << "'>"
+            << svg_num(py(y) + (i % 2 == 0 ? -7 : 15)) << "' text-anchor='" << (right_half ? "end" : "start") << "'>"
             << html_escape(s.point_labels[i]) << "</text>";
       }
     }

@@ -107,7 +107,8 @@ std::string compare_html(const std::vector<RunRecord>& runs, const std::string& 
     if (!link.empty()) html << "<a href='" << html_escape(link) << "'>";
     html << html_escape(r.label) << (link.empty() ? "" : "</a>") << "</td>";
     for (const Column& c : columns())
-      html << "<td" << (c.numeric ? " class='num'" : "") << ">" << html_escape(c.cell(r)) << "</td>";
+      html << "<td" << (c.numeric ? " class='num'" : " style='white-space:normal'") << ">" << html_escape(c.cell(r))
+           << "</td>";
     html << "</tr>";
   }
   html << "</table><p class='note'>Peak planned: the memory planner's peak for one training step (weights, "
