@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Reproduces a paper's claims with Fashion-MNIST counterparts and regenerates docs/results/<paper>.md:
-#   scripts/reproduce.sh <paper> [--jobs N] [--report-only]
+#   scripts/reproduce.sh <paper> [--jobs N] [--fresh] [--report-only]
 # Papers: blpa, few_bit_backward, xconv, mem_aop_gd, mem_dfa (scripts/papers/<paper>.json). Installs
 # what is missing and builds first, unless FRUGAL_BIN names a frugal binary.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ $# -lt 1 ]; then
-  echo "usage: scripts/reproduce.sh <paper> [--jobs N] [--report-only]" >&2
+  echo "usage: scripts/reproduce.sh <paper> [--jobs N] [--fresh] [--report-only]" >&2
   echo "papers: $(cd "$root/scripts/papers" && ls *.json | sed 's/\.json$//' | tr '\n' ' ')" >&2
   exit 2
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reproduces one paper's claims on this machine and writes docs/results/<paper>.md.
 
-  scripts/reproduce.sh <paper> [--jobs N] [--frugal BIN] [--runs DIR] [--docs DIR] [--report-only]
+  scripts/reproduce.sh <paper> [--jobs N] [--frugal BIN] [--runs DIR] [--docs DIR] [--fresh] [--report-only]
 
 <paper> is one of the specs in scripts/papers/ (blpa, few_bit_backward, xconv, mem_aop_gd, mem_dfa). A
 spec names the paper's headline setups (configs/papers/<paper>/, listed, not run: their data sets or run
@@ -11,7 +11,9 @@ times are beyond this machine), the Fashion-MNIST counterpart sweeps that are ru
 Steps: `frugal sweep` for each sweep (into <runs>/<paper>/<sweep>; an interrupted reproduction resumes
 where it stopped), `frugal compare` over all of them (<runs>/<paper>/compare), then the page: the
 comparison table, its figures (copied to docs/results/<paper>/), and the claims table with the paper's
-statement, our number and whether it agrees. --report-only rewrites the page from existing runs.
+statement, our number and whether it agrees. --report-only rewrites the page from existing runs; --fresh
+deletes the paper's earlier runs first (needed after its spec or configs changed: a sweep refuses a
+directory holding a different sweep).
 Only the standard library is needed.
 """
 import argparse
@@ -229,6 +231,7 @@ def main():
     p.add_argument("--runs", default=os.path.join(REPO, "runs", "papers"))
     p.add_argument("--docs", default=os.path.join(REPO, "docs", "results"))
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--fresh", action="store_true")
     args = p.parse_args()
     spec_file = os.path.join(REPO, "scripts", "papers", args.paper + ".json")
     if not os.path.exists(spec_file):
@@ -236,6 +239,8 @@ def main():
         sys.exit(f"reproduce: unknown paper '{args.paper}' (known: {', '.join(names)})")
     spec = load_json(spec_file)
     root = os.path.join(args.runs, args.paper)
+    if args.fresh and not args.report_only and os.path.isdir(root):
+        shutil.rmtree(root)
     started = datetime.datetime.now()
     sweep_dirs = [os.path.join(root, s["name"]) for s in spec["sweeps"]]
     gradcheck_dir = os.path.join(root, "gradcheck")
