@@ -17,6 +17,7 @@
 #include "memory/profiler.h"
 #include "ops/kernels.h"
 #include "training/experiment.h"
+#include "training/memory_accounting.h"
 
 extern "C" char* openblas_get_config();
 
@@ -69,6 +70,26 @@ nlohmann::json bench_gemm(const BenchArgs& args) {
   return out;
 }
 
+// A GPU's memory after the timed steps. planned_bytes (staging included, which was live during the
+// steps) compares with allocated_peak_bytes; peak_bytes (the allocator's peak plus the runtime's own
+// workspaces and scratch) with torch.cuda.max_memory_allocated(), whose caching allocator also holds the
+// library workspaces (scripts/bench/vs_pytorch_cuda.py).
+nlohmann::json device_memory_json(Experiment& e, Device device, size_t staging_bytes) {
+  DeviceRuntime& rt = device_runtime(device);
+  rt.sample_memory();
+  const DeviceMemoryStats s = rt.memory_stats();
+  return {{"planned_bytes",
+           e.step_schedule->planner().predicted_peak_bytes() + persistent_device_bytes(e, device) + staging_bytes},
+          {"allocated_bytes", s.allocated_bytes},
+          {"allocated_peak_bytes", s.allocated_peak_bytes},
+          {"allocations", s.allocations},
+          {"runtime_bytes", s.runtime_bytes()},
+          {"runtime_scratch_bytes", s.scratch_bytes},
+          {"peak_bytes", s.allocated_peak_bytes + s.scratch_bytes},
+          {"driver_peak_used_bytes", s.peak_used_bytes},
+          {"total_bytes", s.total_bytes}};
+}
+
 nlohmann::json bench_training(BenchArgs& args) {
   if (args.threads >= 0) args.config.sets.push_back("threads=" + std::to_string(args.threads));
   const nlohmann::json config = load_config_with_overrides(args.config);
@@ -76,6 +97,7 @@ nlohmann::json bench_training(BenchArgs& args) {
   e.executor->set_relu_folding(!args.no_relu_folding);
   const TimedSteps run = run_timed_steps(e, config, args.warmup, args.steps, false);
   const double step = median(run.step_seconds);
+  const Device device = e.graph->device();
   // Backward of conv/linear costs about twice the forward FLOPs (data and weight gradients).
   const double flops = 3.0 * static_cast<double>(e.graph->forward_flops());
   nlohmann::json out = {{"kind", "training"},
@@ -101,11 +123,21 @@ nlohmann::json bench_training(BenchArgs& args) {
                         {"images_per_second", run.batch / step},
                         {"flops_per_step", flops},
                         {"gflops_per_second", flops / step / 1e9},
-                        {"peak_rss_bytes", peak_rss_bytes()}};
+                        {"peak_rss_bytes", peak_rss_bytes()},
+                        {"device", device_name(device)},
+                        {"kernels", kernels_for(device).describe()}};
+  if (device != Device::CPU) out["device_memory"] = device_memory_json(e, device, run.staging_bytes);
   std::printf("%s: batch %lld, %d threads, median step %.3f ms over %d steps = %.0f images/s, %.2f GFLOP/s, "
               "peak RSS %.1f MiB\n",
               out["name"].get<std::string>().c_str(), static_cast<long long>(run.batch), omp_get_max_threads(),
               1000 * step, args.steps, run.batch / step, flops / step / 1e9, peak_rss_bytes() / 1048576.0);
+  if (out.contains("device_memory"))
+    std::printf("%s: peak device memory %.1f MiB (allocator %.1f MiB + runtime workspaces %.1f MiB), driver peak "
+                "%.1f MiB\n",
+                device_name(device), out["device_memory"]["peak_bytes"].get<double>() / 1048576.0,
+                out["device_memory"]["allocated_peak_bytes"].get<double>() / 1048576.0,
+                out["device_memory"]["runtime_scratch_bytes"].get<double>() / 1048576.0,
+                out["device_memory"]["driver_peak_used_bytes"].get<double>() / 1048576.0);
   return out;
 }
 

@@ -26,6 +26,7 @@ Action add_data_command(CLI::App& app);
 Action add_step_command(CLI::App& app);
 Action add_gradcheck_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
+Action add_devices_command(CLI::App& app);
 Action add_compare_command(CLI::App& app);
 Action add_sweep_command(CLI::App& app);
 

@@ -46,6 +46,7 @@ Action add_profile_command(CLI::App& app) {
       std::cout << timing_table(*e.graph, *e.executor, run);
     const int64_t batch = run.batch;
     std::filesystem::create_directories(dir);
+    // The timed steps' batch staging is gone by now: the device's live bytes no longer hold it.
     MemoryReport report = training_memory_report(
         e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}});
     write_memory_report(report, dir);

@@ -28,6 +28,12 @@ DeviceRuntime* cuda_runtime = nullptr;
 
 }  // namespace
 
+Allocator& DeviceRuntime::pinned_allocator() { return default_cpu_allocator(); }
+
+void DeviceRuntime::upload_async(void* dst, const void* src, size_t bytes, const DeviceEvent*, DeviceEvent&) {
+  copy(dst, device(), src, Device::CPU, bytes);
+}
+
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::CPU;
   if (name == "cuda") return Device::CUDA;

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/host_device.h"
+
 namespace frugal {
 
 // Well-known stream ids, so independent consumers never share random numbers.
@@ -39,7 +41,7 @@ inline RngKey rng_key(uint64_t seed, RngStream stream, uint64_t step = 0) {
 std::array<uint32_t, 4> philox4x32(const RngKey& key, uint64_t index);
 
 // Uniform float in [0, 1) from 32 random bits (24-bit mantissa, so never exactly 1).
-inline float bits_to_unit_float(uint32_t bits) { return (bits >> 8) * (1.0f / 16777216.0f); }
+FRUGAL_HD inline float bits_to_unit_float(uint32_t bits) { return (bits >> 8) * (1.0f / 16777216.0f); }
 
 // Fills: element i uses block i/4 word i%4 (normal uses pairs), so results are independent of
 // threading and of how the buffer is split.

@@ -69,6 +69,51 @@ void write_atomically(const std::filesystem::path& path, const std::string& text
   }
 }
 
+// The device's bytes on the terminal: plan against allocator, the runtime apart, the driver's peak.
+std::string device_lines(const DeviceMemorySection& d) {
+  const DeviceMemoryStats& s = d.stats;
+  std::string out;
+  char line[200];
+  std::snprintf(line, sizeof line, "  %-22s %12s   allocated %s (%s), peak %s, %llu allocations\n",
+                (d.device + " planned").c_str(), format_bytes(d.planned_bytes).c_str(),
+                format_bytes(s.allocated_bytes).c_str(),
+                s.allocated_bytes == d.planned_bytes ? "as planned"
+                                                     : format_change(s.allocated_bytes, d.planned_bytes).c_str(),
+                format_bytes(s.allocated_peak_bytes).c_str(), static_cast<unsigned long long>(s.allocations));
+  out += line;
+  std::snprintf(line, sizeof line, "  %-22s %12s  ", (d.device + " runtime").c_str(),
+                format_bytes(s.runtime_bytes()).c_str());
+  out += line;
+  for (const auto& [part, bytes] : s.runtime_parts) out += " " + part + " " + format_bytes(bytes) + ";";
+  out += "\n";
+  std::snprintf(line, sizeof line, "  %-22s %12s   of %s (driver, at step boundaries, all processes)\n",
+                (d.device + " peak used").c_str(), format_bytes(s.peak_used_bytes).c_str(),
+                format_bytes(s.total_bytes).c_str());
+  out += line;
+  return out;
+}
+
+nlohmann::json device_json(const DeviceMemorySection& d) {
+  const DeviceMemoryStats& s = d.stats;
+  nlohmann::json by_category = nlohmann::json::object();
+  for (size_t c = 0; c < s.allocated_by_category.size(); ++c)
+    by_category[memory_category_name(static_cast<MemoryCategory>(c))] = s.allocated_by_category[c];
+  nlohmann::json runtime = nlohmann::json::object();
+  for (const auto& [part, bytes] : s.runtime_parts) runtime[part] = bytes;
+  return {{"device", d.device},
+          {"planned_bytes", d.planned_bytes},
+          {"allocated_bytes", s.allocated_bytes},
+          {"allocated_peak_bytes", s.allocated_peak_bytes},
+          {"unplanned_bytes", static_cast<int64_t>(s.allocated_bytes) - static_cast<int64_t>(d.planned_bytes)},
+          {"allocations", s.allocations},
+          {"allocated_by_category", by_category},
+          {"runtime_bytes", s.runtime_bytes()},
+          {"runtime_scratch_bytes", s.scratch_bytes},
+          {"runtime", runtime},
+          {"driver_peak_used_bytes", s.peak_used_bytes},
+          {"total_bytes", s.total_bytes}};
+}
+
 }  // namespace
 
 std::vector<LayerMemoryRow> layer_rows_from_step(const StepDescription& step) {
@@ -139,6 +184,7 @@ nlohmann::json memory_report_json(const MemoryReport& r) {
         {{"t", t}, {"label", point.label}, {"phase", point.phase}, {"live", category_json(r.timeline[t])}});
   }
   j["extra"] = r.extra;
+  if (r.device.present) j["device"] = device_json(r.device);
   return j;
 }
 
@@ -168,6 +214,7 @@ std::string memory_report_table(const MemoryReport& r) {
   std::snprintf(line, sizeof line, "  %-22s t=%d %s (%s)\n", "peak at", r.peak_time, r.peak_label.c_str(),
                 r.peak_phase.c_str());
   out << line;
+  if (r.device.present) out << device_lines(r.device);
   const size_t at_peak = total_bytes(r.by_category_at_peak);
   for (int c = 0; c < kNumMemoryCategories; ++c) {
     const size_t bytes = r.by_category_at_peak[c];

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "memory/planner.h"
 #include "memory/profiler.h"
 #include "memory/step_description.h"
@@ -20,6 +21,14 @@ struct LayerMemoryRow {
   std::string name, kind, mode;  // e.g. "layer1.0.conv1", "Conv2d", "randomized_trace"
   size_t activation_bytes = 0, stash_bytes = 0, param_bytes = 0, workspace_bytes = 0;
   size_t total_bytes() const { return activation_bytes + stash_bytes + param_bytes + workspace_bytes; }
+};
+
+// On a GPU, the device's bytes beside the plan (training/memory_accounting.h fills it; docs/gpu.md).
+struct DeviceMemorySection {
+  bool present = false;      // false on the CPU, where peak RSS stands for it
+  std::string device;        // "cuda"
+  size_t planned_bytes = 0;  // the plan's device bytes: the step arena, persistent buffers, batch staging
+  DeviceMemoryStats stats;   // measured: the allocator, the runtime's own bytes, the driver's peak
 };
 
 struct MemoryReport {
@@ -35,6 +44,7 @@ struct MemoryReport {
   std::vector<SchedulePoint> schedule;
   std::vector<CategoryBytes> timeline;              // live bytes per category at each time
   nlohmann::json extra = nlohmann::json::object();  // model name, batch size, mode...: report header
+  DeviceMemorySection device;
 };
 
 // The timeline comes from the description's lifetimes. With no `layers`, the rows are derived from
@@ -51,7 +61,9 @@ std::vector<LayerMemoryRow> layer_rows_from_step(const StepDescription& step);
 // Keys: planner, peak_bytes, lower_bound_bytes, measured_peak_bytes, peak_rss_bytes, peak_time,
 // peak_label, peak_phase, by_category {name: bytes}, by_layer [{name, kind, mode, activation_bytes,
 // stash_bytes, param_bytes, workspace_bytes}], timeline [{t, label, phase, live: {category: bytes}}],
-// extra.
+// extra; on a GPU also device {device, planned_bytes, allocated_bytes, allocated_peak_bytes,
+// unplanned_bytes, allocations, allocated_by_category {category: bytes}, runtime_bytes,
+// runtime_scratch_bytes, runtime {part: bytes}, driver_peak_used_bytes, total_bytes}.
 nlohmann::json memory_report_json(const MemoryReport& r);
 // The inverse of memory_report_json (missing keys read as empty); DataError when a field has the wrong type.
 MemoryReport memory_report_from_json(const nlohmann::json& j);

@@ -87,6 +87,21 @@ void write_header(std::ostringstream& html, const MemoryReport& r) {
        << card("peak at", r.peak_label.empty() ? "t=" + std::to_string(r.peak_time) : r.peak_label,
                r.peak_phase + ", t=" + std::to_string(r.peak_time));
   html << "</div>";
+  if (r.device.present) {
+    const DeviceMemoryStats& s = r.device.stats;
+    const std::string allocated_note = s.allocated_bytes == r.device.planned_bytes
+                                           ? "as planned"
+                                           : format_change(s.allocated_bytes, r.device.planned_bytes) + " vs the plan";
+    std::string parts;
+    for (const auto& [part, bytes] : s.runtime_parts) parts += (parts.empty() ? "" : "; ") + part + " " + format_bytes(bytes);
+    html << "<div class='cards'>"
+         << card(r.device.device + " planned", format_bytes(r.device.planned_bytes), "arena, persistent, staging")
+         << card(r.device.device + " allocated", format_bytes(s.allocated_bytes), allocated_note)
+         << card(r.device.device + " runtime", format_bytes(s.runtime_bytes()), parts)
+         << card(r.device.device + " peak used", format_bytes(s.peak_used_bytes),
+                 "driver, of " + format_bytes(s.total_bytes) + ", all processes")
+         << "</div>";
+  }
 }
 
 void write_legend(std::ostringstream& html, const MemoryReport& r) {

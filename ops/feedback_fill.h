@@ -6,8 +6,11 @@
 // (full-period 64-bit mixing, 24-bit uniforms), not cryptographic.
 //
 // The per-element arithmetic lives here, for the CPU kernels (ops/cpu/feedback_fill_cpu.h) and the CUDA
-// ones alike.
+// ones (ops/cuda/feedback_fill_cuda.cu) alike; the CPU kernels write the same expressions in their own
+// loops (tests/ops/feedback_fill_math_test.cpp holds the two together).
 #pragma once
+#include <math.h>
+
 #include <cstdint>
 
 #include "core/host_device.h"
@@ -29,6 +32,24 @@ FRUGAL_HD inline void two_units(uint64_t key, int64_t i, float& u0, float& u1) {
   const uint64_t r = mix64(key + kGolden * static_cast<uint64_t>(i + 1));
   u0 = static_cast<float>(r >> 40) * kUnit24;
   u1 = static_cast<float>((r >> 16) & 0xffffff) * kUnit24;
+}
+
+// Pair `i` of a uniform fill: out[2i], out[2i+1] ~ U(-bound, bound).
+FRUGAL_HD inline void uniform_pair(uint64_t key, int64_t i, float bound, float& v0, float& v1) {
+  float u0, u1;
+  two_units(key, i, u0, u1);
+  v0 = bound * (2.0f * u0 - 1.0f);
+  v1 = bound * (2.0f * u1 - 1.0f);
+}
+
+// Pair `i` of a normal fill: Box-Muller on the pair's two uniforms (1 - u0 in (0, 1]: a finite log).
+FRUGAL_HD inline void normal_pair(uint64_t key, int64_t i, float stddev, float& v0, float& v1) {
+  constexpr float kTwoPi = 6.28318530717958648f;
+  float u0, u1;
+  two_units(key, i, u0, u1);
+  const float r = stddev * sqrtf(-2.0f * logf(1.0f - u0));
+  v0 = r * cosf(kTwoPi * u1);
+  v1 = r * sinf(kTwoPi * u1);
 }
 
 }  // namespace feedback_fill

@@ -1,6 +1,7 @@
 #include "training/evaluation.h"
 
 #include "datasets/loader.h"
+#include "training/batch_stager.h"
 
 namespace frugal {
 
@@ -14,11 +15,12 @@ EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t bat
   lo.prefetch = 1;
   lo.workers = train.workers;
   Loader loader(data, lo);
-  loader.start_epoch(0);
+  BatchStager stager(loader, executor.graph().device());
+  stager.start_epoch(0);
   Batch b;
   double loss_sum = 0;
   int64_t correct = 0, n = 0;
-  while (loader.next(b)) {
+  while (stager.next(b)) {
     StepResult r = executor.evaluate(b.images, b.labels);
     loss_sum += static_cast<double>(r.loss) * r.samples;
     correct += r.correct;

@@ -115,7 +115,9 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
   e.num_classes = model.value("num_classes", int64_t{0});
   if (e.num_classes == 0) e.num_classes = ref.num_classes();
   e.graph = build_model(model, e.sample_shape, e.num_classes, seed);
-  e.graph->to_device(parse_device(config.value("device", std::string("cpu"))));  // before modes take state
+  const Device device = parse_device(config.value("device", std::string("cpu")));
+  e.graph->to_device(device);  // before modes take state
+  if (device != Device::CPU) device_runtime(device).set_deterministic(config.at("cuda").at("deterministic").get<bool>());
 
   const auto& data = config.at("data");
   const int64_t batch = data.value("batch_size", int64_t{128});

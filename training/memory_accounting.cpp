@@ -55,9 +55,38 @@ void check_training_budget(Experiment& e, int64_t batch) {
                       static_cast<size_t>(budget_mb * 1048576.0));
 }
 
-MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra) {
+size_t persistent_device_bytes(Experiment& e, Device device) {
+  size_t total = 0;
+  auto add = [&](const Tensor& t) {
+    if (t.defined() && t.device() == device) total += aligned_bytes(t.nbytes());
+  };
+  Graph& g = *e.graph;
+  for (int i = 0; i < g.size(); ++i) {
+    for (Parameter* p : g.layer(i).parameters()) {
+      add(p->value);
+      add(p->grad);
+    }
+    for (Parameter* p : e.executor->mode(i).state()) add(p->value);
+  }
+  if (e.optimizer)
+    for (const auto& [name, t] : e.optimizer->state()) add(t);
+  return total;
+}
+
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra, size_t staging_bytes) {
   extra["parameters"] = trainable_parameter_count(*e.graph);
-  return e.step_schedule->memory_report(e, batch, std::move(extra));
+  MemoryReport report = e.step_schedule->memory_report(e, batch, std::move(extra));
+  const Device device = e.graph->device();
+  if (device != Device::CPU) {
+    DeviceRuntime& rt = device_runtime(device);
+    rt.sample_memory();
+    report.device.present = true;
+    report.device.device = device_name(device);
+    report.device.planned_bytes =
+        e.step_schedule->planner().predicted_peak_bytes() + persistent_device_bytes(e, device) + staging_bytes;
+    report.device.stats = rt.memory_stats();
+  }
+  return report;
 }
 
 MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t batch, nlohmann::json extra) {

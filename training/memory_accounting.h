@@ -10,8 +10,12 @@
 namespace frugal {
 
 // Plans (if needed) a training step for `batch` and reports it (through the experiment's step
-// schedule). Call after at least one step for measured numbers that reflect a real step.
-MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {});
+// schedule). Call after at least one step for measured numbers that reflect a real step. On a GPU the
+// report's device section holds the plan's device bytes (the step arena, the persistent buffers on the
+// device and `staging_bytes` of batch staging, BatchStager::device_bytes) beside what the device's
+// allocator handed out, the runtime's own bytes and the driver's peak (docs/gpu.md).
+MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra = {},
+                                    size_t staging_bytes = 0);
 // The report of the executor's plain step.
 MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t batch, nlohmann::json extra);
 
@@ -23,5 +27,9 @@ void check_training_budget(Experiment& e, int64_t batch);
 StepDescription full_step_description(Experiment& e, const StepDescription& step, size_t* persistent_bytes);
 
 int64_t trainable_parameter_count(Graph& graph);
+
+// The persistent buffers that live in `device`'s memory (weights, gradients, mode and optimizer state;
+// the optimizer's step counter stays on the host), in the allocator's 64-byte units.
+size_t persistent_device_bytes(Experiment& e, Device device);
 
 }  // namespace frugal

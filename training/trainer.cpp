@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "datasets/loader.h"
 #include "memory/profiler.h"
+#include "ops/kernels.h"
+#include "training/batch_stager.h"
 #include "training/checkpoint.h"
 #include "training/evaluation.h"
 #include "training/experiment.h"
@@ -79,6 +81,8 @@ void append_line(const std::string& file, const std::string& line) {
 
 nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts) {
   const auto start = Clock::now();
+  // A device that cannot run (no GPU, no CUDA build) is refused before the run directory exists.
+  kernels_for(parse_device(config.value("device", std::string("cpu"))));
   const std::string dir = opts.run_dir;
   fs::create_directories(dir);
   RunLog run_log(dir);
@@ -119,6 +123,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
   }
 
   Loader loader(*e.train_data, train_loader_options(config));
+  BatchStager stager(loader, e.graph->device());  // batches reach the model's device a step ahead
   const int64_t batch = loader.options().batch_size;
   nlohmann::json last_train = {{"loss", nullptr}, {"accuracy", nullptr}};
   nlohmann::json last_test = {{"loss", nullptr}, {"accuracy", nullptr}};
@@ -128,7 +133,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
 
   while (pos.epoch < epochs) {
     const int64_t epoch = pos.epoch;  // 0-based epoch being trained
-    loader.start_epoch(epoch, pos.batch_in_epoch);
+    stager.start_epoch(epoch, pos.batch_in_epoch);
     const auto epoch_start = Clock::now();
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
@@ -136,7 +141,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     int64_t window_images = 0;
     Batch b;
     bool budget_hit = false;
-    while (loader.next(b)) {
+    while (stager.next(b)) {
       const float lr = e.schedule->lr_at(pos.step);
       StepResult r = e.step_schedule->train_step(b.images, b.labels, static_cast<uint64_t>(pos.step), seed, lr);
       if (!std::isfinite(r.loss))
@@ -149,7 +154,8 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       seen += r.samples;
       window_images += r.samples;
       if (!memory_report_written) {
-        MemoryReport report = training_memory_report(e, batch, {{"name", name}, {"phase", "training"}});
+        MemoryReport report =
+            training_memory_report(e, batch, {{"name", name}, {"phase", "training"}}, stager.device_bytes());
         write_memory_report(report, dir);
         memory_report_written = true;
       }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -15,6 +16,22 @@ TEST(Rng, SameKeyGivesIdenticalNumbers) {
   rng_normal(rng_key(42, RngStream::Test, 3), a.data(), a.size());
   rng_normal(rng_key(42, RngStream::Test, 3), b.data(), b.size());
   EXPECT_EQ(a, b);
+}
+
+// Pinned words of the generator (computed before core/philox.h took the block over, and what every
+// device regenerates): a change here changes every seeded run, checkpoints' RNG state included.
+TEST(Rng, PhiloxWordsArePinned) {
+  struct Case {
+    RngKey key;
+    uint64_t index;
+    std::array<uint32_t, 4> words;
+  };
+  const Case cases[] = {
+      {rng_key(0, RngStream::Init, 0), 0, {0xEE2E70EEu, 0x744DE3D6u, 0xEB70E07Du, 0x9652CA8Fu}},
+      {rng_key(42, RngStream::Probes, 7), 123456789, {0x59C585B3u, 0xC572DD83u, 0x2B13E2A5u, 0xC10B76F3u}},
+      {{~0ull, 1ull << 40, ~0ull}, ~0ull, {0xED7B485Au, 0x3D8C77DCu, 0x9AF6F85Fu, 0xFEEA4CA4u}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(philox4x32(c.key, c.index), c.words) << c.index;
 }
 
 TEST(Rng, DifferentSeedStreamOrStepDiffer) {

@@ -177,12 +177,21 @@ Schema output_section() {
   });
 }
 
+Schema cuda_section() {
+  return Schema::object({
+      {"deterministic", Schema::boolean().def(true).describe(
+                            "device cuda: only library algorithms that give the same bits run to run; false "
+                            "allows faster non-deterministic ones (docs/gpu.md)")},
+  });
+}
+
 Schema build_frugal_schema() {
   return Schema::object({
       {"name", Schema::string().required().describe("run name")},
       {"seed", count(0).def(0)},
       {"device", Schema::enumeration({"cpu", "cuda"}).def("cpu")},
       {"threads", count(0).def(0).describe("OpenMP threads; 0 = all cores")},
+      {"cuda", cuda_section()},
       {"data", data_section()},
       {"model", model_section()},
       {"backward", backward_section()},
