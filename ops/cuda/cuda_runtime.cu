@@ -76,19 +76,15 @@ class CudaRuntime final : public DeviceRuntime {
     return s;
   }
   void sample_memory() override { ledger_.sample(); }
-  void set_deterministic(bool on) override {
-    deterministic_ = on;
-    cuda::set_deterministic(on);  // cuDNN algorithms and cuBLAS math mode (conv_algorithms.h)
-  }
+  // The switch itself lives with the cuDNN/cuBLAS choice it steers (conv_algorithms.h).
+  void set_deterministic(bool on) override { cuda::set_deterministic(on); }
 
   RuntimeLedger& ledger() { return ledger_; }
-  bool deterministic() const { return deterministic_; }
 
  private:
   CudaAllocator allocator_;
   PinnedHostAllocator pinned_;
   RuntimeLedger ledger_;
-  bool deterministic_ = true;
 };
 
 struct State {
@@ -189,7 +185,6 @@ void account_library_bytes(const char* what, const std::function<void()>& create
   ledger.add(what, after > before ? after - before : 0);
 }
 
-bool deterministic() { return started().runtime.deterministic(); }
 
 std::string describe_device() {
   cudaDeviceProp p{};

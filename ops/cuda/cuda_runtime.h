@@ -35,8 +35,4 @@ void* runtime_scratch(const char* what, size_t bytes);
 // runtime's bytes under `what` (the driver counts in pages, so small handles may read 0 or 2 MiB).
 void account_library_bytes(const char* what, const std::function<void()>& create);
 
-// Whether cuda.deterministic is on (the default): library algorithms that may differ run to run are
-// not chosen.
-bool deterministic();
-
 }  // namespace frugal::cuda
