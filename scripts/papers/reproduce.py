@@ -158,7 +158,7 @@ def verdict(agrees):
 
 # --- the page -------------------------------------------------------------------------------------
 
-def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, args, elapsed):
+def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, timing):
     rel_fig = os.path.basename(figures_dir)
     lines = [f"# Reproduction: {spec['title']}", "",
              f"{spec['authors']}, *{spec['title']}*, {spec['venue']}.", "",
@@ -190,8 +190,8 @@ def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, a
     lines.append("build/frugal compare " + " ".join(f"runs/papers/{paper}/{s['name']}" for s in spec["sweeps"]) +
                  f" -o runs/papers/{paper}/compare")
     lines += ["```", "",
-              f"Run on {datetime.date.today().isoformat()}, {platform.machine()}, one thread per run, "
-              f"{args.jobs} run(s) at a time, {elapsed / 60:.1f} minutes in all. The machine is shared with other "
+              f"Run on {timing['date']}, {platform.machine()}, one thread per run, "
+              f"{timing['jobs']} run(s) at a time, {timing['seconds'] / 60:.1f} minutes in all. The machine is shared with other "
               "work and noisy: times and images/s are indicative only; accuracies and memory do not depend on it "
               "(bit-identical for a fixed seed).", "", "## Results", ""]
     with open(os.path.join(compare_dir, "compare.md")) as f:
@@ -259,16 +259,19 @@ def main():
             for s in g.get("sets", []):
                 cmd += ["--set", s]
             run(cmd)
+        with open(os.path.join(root, "elapsed.json"), "w") as f:  # for pages rewritten with --report-only
+            json.dump({"seconds": (datetime.datetime.now() - started).total_seconds(),
+                       "date": started.date().isoformat(), "jobs": args.jobs}, f)
     compare_dir = os.path.join(root, "compare")
     run([args.frugal, "compare"] + sweep_dirs + ["-o", compare_dir])
-    elapsed = (datetime.datetime.now() - started).total_seconds()
+    timing = load_json(os.path.join(root, "elapsed.json")) or {"seconds": 0, "date": "?", "jobs": args.jobs}
     figures_dir = os.path.join(args.docs, args.paper)
     os.makedirs(figures_dir, exist_ok=True)
     for svg, _ in FIGURES:
         shutil.copyfile(os.path.join(compare_dir, svg), os.path.join(figures_dir, svg))
     gradcheck = load_json(os.path.join(gradcheck_dir, "gradcheck.json")) if spec.get("gradcheck") else None
     out_md = os.path.join(args.docs, args.paper + ".md")
-    write_page(args.paper, spec, out_md, figures_dir, compare_dir, read_runs(sweep_dirs), gradcheck, args, elapsed)
+    write_page(args.paper, spec, out_md, figures_dir, compare_dir, read_runs(sweep_dirs), gradcheck, timing)
     print(f"written: {out_md}", file=sys.stderr)
 
 
