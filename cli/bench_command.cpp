@@ -14,6 +14,7 @@
 #include "cli/timed_steps.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "memory/profiler.h"
 #include "ops/kernels.h"
 #include "training/experiment.h"
@@ -164,6 +165,7 @@ Action add_bench_command(CLI::App& app) {
       throw ConfigError("bench: give either --config FILE (time training steps) or --gemm (time sgemm)");
     if (args->gemm && (!args->config.sets.empty() || args->no_relu_folding))
       throw ConfigError("bench --gemm takes no --set or --no-relu-folding");
+    if (!args->json.empty()) check_output_file(args->json);
     const nlohmann::json out = args->gemm ? bench_gemm(*args) : bench_training(*args);
     if (!args->json.empty()) write_file_atomic(args->json, out.dump(2) + "\n");
     return 0;

@@ -32,13 +32,13 @@ CLI::App* add_data_bench_subcommand(CLI::App& data, Action* action) {
   *action = [cmd, args]() {
     if (!cmd->parsed()) return -1;
     const nlohmann::json config = load_config_with_overrides(args->config);
-    apply_thread_setting(config.value("threads", 0));
+    apply_thread_setting(config.at("threads").get<int>());
     const Split split = args->split == "train" ? Split::Train : Split::Test;
     auto data = open_dataset(dataset_options(config, split), split);
     LoaderOptions lo = train_loader_options(config);
     if (split == Split::Test) {  // the evaluation loader: no augmentation, no shuffle
       LoaderOptions eval;
-      eval.batch_size = config.at("data").value("test_batch_size", int64_t{500});
+      eval.batch_size = config.at("data").at("test_batch_size").get<int64_t>();
       eval.shuffle = false;
       eval.drop_last = false;
       eval.mean = lo.mean;

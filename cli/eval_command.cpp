@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "training/trainer.h"
 
 namespace frugal::cli {
@@ -23,12 +24,13 @@ Action add_eval_command(CLI::App& app) {
   return [cmd, args]() {
     if (!cmd->parsed()) return -1;
     nlohmann::json config = load_config_with_overrides(args->config);
-    nlohmann::json result = run_evaluation(config, args->checkpoint);
     std::string out = args->output;
     if (out.empty()) {
       std::filesystem::path p(args->checkpoint);
       out = (std::filesystem::is_directory(p) ? p : p.parent_path()).string() + "/eval.json";
     }
+    check_output_file(out);
+    nlohmann::json result = run_evaluation(config, args->checkpoint);
     write_file_atomic(out, result.dump(2) + "\n");
     std::cout << "test loss " << result["loss"].get<double>() << ", accuracy "
               << result["accuracy"].get<double>() * 100 << "% on " << result["samples"].get<int64_t>()

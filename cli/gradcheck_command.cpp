@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "core/log.h"
 #include "training/checkpoint.h"
 #include "training/config/frugal_schema.h"
@@ -50,10 +51,10 @@ nlohmann::json config_for_mode(const nlohmann::json& config, const std::string& 
 LoaderOptions loader_options(const nlohmann::json& config) {
   const auto& d = config.at("data");
   LoaderOptions lo;
-  lo.batch_size = d.value("batch_size", int64_t{128});
-  lo.seed = config.value("seed", uint64_t{0});
-  lo.mean = d.at("normalize").value("mean", std::vector<float>{});
-  lo.std = d.at("normalize").value("std", std::vector<float>{});
+  lo.batch_size = d.at("batch_size").get<int64_t>();
+  lo.seed = config.at("seed").get<uint64_t>();
+  lo.mean = d.at("normalize").at("mean").get<std::vector<float>>();
+  lo.std = d.at("normalize").at("std").get<std::vector<float>>();
   lo.prefetch = 0;
   return lo;
 }
@@ -103,6 +104,7 @@ Action add_gradcheck_command(CLI::App& app) {
     const nlohmann::json config = load_config_with_overrides(args->config);
     const std::string run_dir = run_dir_for(config);
     const std::string dir = args->output.empty() ? run_dir : args->output;
+    check_output_file(dir + "/gradcheck.json");
     std::vector<nlohmann::json> candidates;  // validated before anything heavy runs
     for (const std::string& spec : args->modes) candidates.push_back(config_for_mode(config, spec));
 
@@ -115,7 +117,7 @@ Action add_gradcheck_command(CLI::App& app) {
     std::vector<Batch> batches;
     for (Batch b; static_cast<int>(batches.size()) < args->batches && loader.next(b);)
       batches.push_back({b.images.clone(), b.labels.clone(), b.size});
-    const uint64_t seed = config.value("seed", uint64_t{0});
+    const uint64_t seed = config.at("seed").get<uint64_t>();
 
     nlohmann::json report = {{"config", config.at("name")},
                              {"weights", source},
@@ -132,7 +134,6 @@ Action add_gradcheck_command(CLI::App& app) {
       j["modes"] = args->modes[m];
       report["results"].push_back(j);
     }
-    fs::create_directories(dir);
     write_file_atomic(dir + "/gradcheck.json", report.dump(2) + "\n");
     std::cout << "\nbias: |mean over draws of (mode - exact)| / |exact|, +-noise = spread / sqrt(draws): a bias "
                  "within a few noise units is consistent with an unbiased mode\n"

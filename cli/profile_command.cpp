@@ -10,6 +10,7 @@
 #include "cli/timing_table.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "core/log.h"
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
@@ -34,6 +35,7 @@ Action add_profile_command(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     nlohmann::json config = load_config_with_overrides(args->config);
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
+    for (const char* file : {"/memory.json", "/memory.html"}) check_output_file(dir + file);
     Experiment e = build_experiment(config, ExperimentUse::Train);
     if (args->time && args->steps < 2)
       throw ConfigError("profile --time needs --steps 2 or more (the first step warms up)");
@@ -45,7 +47,6 @@ Action add_profile_command(CLI::App& app) {
     else if (args->time)
       std::cout << timing_table(*e.graph, *e.executor, run);
     const int64_t batch = run.batch;
-    std::filesystem::create_directories(dir);
     // The timed steps' batch staging is gone by now: the device's live bytes no longer hold it.
     MemoryReport report = training_memory_report(
         e, batch, {{"name", config.at("name")}, {"phase", "profile"}, {"steps", args->steps}});

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "core/io/safetensors.h"
 #include "training/checkpoint.h"
 #include "training/experiment.h"
@@ -14,12 +15,33 @@
 namespace frugal::cli {
 namespace {
 
-Tensor labels_as_i32(const std::string& file, const Tensor& labels) {
-  if (labels.dtype() == DType::I32) return labels;
-  if (labels.dtype() != DType::I64) throw DataError(file + ": 'labels' must be I32 or I64");
+// The batch's labels as I32 [N], each a class of the model. DataError naming the file and tensor.
+Tensor checked_labels(const std::string& file, const Tensor& labels, int64_t n, int64_t classes) {
+  if (labels.dtype() != DType::I32 && labels.dtype() != DType::I64)
+    throw DataError(file + ": tensor 'labels' has dtype " + dtype_name(labels.dtype()) + ", expected I32 or I64");
+  if (labels.ndim() != 1 || labels.dim(0) != n)
+    throw DataError(file + ": tensor 'labels' has shape " + labels.shape().str() + ", expected [" +
+                    std::to_string(n) + "] (one per image)");
   Tensor out = Tensor::empty(labels.shape(), DType::I32);
-  for (int64_t i = 0; i < labels.numel(); ++i) out.data<int32_t>()[i] = static_cast<int32_t>(labels.data<int64_t>()[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = labels.dtype() == DType::I32 ? labels.data<int32_t>()[i] : labels.data<int64_t>()[i];
+    if (v < 0 || v >= classes)
+      throw DataError(file + ": tensor 'labels' holds " + std::to_string(v) + " at index " + std::to_string(i) +
+                      ", expected a class in [0, " + std::to_string(classes) + ")");
+    out.data<int32_t>()[i] = static_cast<int32_t>(v);
+  }
   return out;
+}
+
+// The batch's images: F32 [N, C, H, W] with the model's example shape. DataError naming file and tensor.
+void check_images(const std::string& file, const Tensor& images, const Shape& sample) {
+  if (images.dtype() != DType::F32)
+    throw DataError(file + ": tensor 'images' has dtype " + dtype_name(images.dtype()) + ", expected F32");
+  bool ok = images.ndim() == sample.ndim() + 1 && images.dim(0) > 0;
+  for (int i = 0; ok && i < sample.ndim(); ++i) ok = images.dim(i + 1) == sample[i];
+  if (!ok)
+    throw DataError(file + ": tensor 'images' has shape " + images.shape().str() + ", expected [N, " +
+                    sample.str().substr(1));
 }
 
 }  // namespace
@@ -38,6 +60,8 @@ Action add_step_command(CLI::App& app) {
   return [cmd, args]() {
     if (!cmd->parsed()) return -1;
     nlohmann::json config = load_config_with_overrides(args->config);
+    check_output_file(args->output);
+    check_output_file(args->output + ".json");
     Experiment e = build_experiment(config, ExperimentUse::Train);
     load_weights(args->init, *e.graph);
     Tensor images, labels;
@@ -46,7 +70,9 @@ Action add_step_command(CLI::App& app) {
       if (name == "labels") labels = t;
     }
     if (!images.defined() || !labels.defined()) throw DataError(args->batch + ": needs tensors 'images' and 'labels'");
-    StepResult r = e.executor->train_step(images, labels_as_i32(args->batch, labels), 0, config.value("seed", uint64_t{0}));
+    check_images(args->batch, images, e.sample_shape);
+    Tensor label_values = checked_labels(args->batch, labels, images.dim(0), e.num_classes);
+    StepResult r = e.executor->train_step(images, label_values, 0, config.at("seed").get<uint64_t>());
     const float lr = e.schedule->lr_at(0);
     e.optimizer->step(lr);
     save_safetensors(args->output, model_state(*e.graph));

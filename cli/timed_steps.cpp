@@ -12,7 +12,7 @@ TimedSteps run_timed_steps(Experiment& e, const nlohmann::json& config, int warm
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
   TimedSteps out;
-  out.batch = config.at("data").value("batch_size", int64_t{128});
+  out.batch = config.at("data").at("batch_size").get<int64_t>();
   check_training_budget(e, out.batch);
   LoaderOptions lo = train_loader_options(config);
   // Batches are prepared between the timed steps, not by a prefetch thread during them: on a machine

@@ -1,5 +1,7 @@
 #include "core/allocator.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -23,12 +25,16 @@ const char* memory_category_name(MemoryCategory c) {
 }
 
 void* CpuAllocator::allocate(size_t bytes, const AllocTag& tag) {
-  size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  if (rounded == 0) rounded = kTensorAlignment;
-  void* p = std::aligned_alloc(kTensorAlignment, rounded);
+  // A request within one alignment of SIZE_MAX would wrap around to a small allocation when rounded up.
+  void* p = nullptr;
+  if (bytes <= SIZE_MAX - kTensorAlignment) {
+    const size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    p = std::aligned_alloc(kTensorAlignment, std::max(rounded, kTensorAlignment));
+  }
   if (!p)
     throw MemoryBudgetError("out of memory allocating " + std::to_string(bytes) + " bytes for " +
-                            memory_category_name(tag.category) + " '" + tag.owner + "'");
+                            memory_category_name(tag.category) +
+                            (tag.owner[0] ? std::string(" of '") + tag.owner + "'" : std::string(" (no owner named)")));
   allocations_.fetch_add(1);
   live_bytes_.fetch_add(bytes);
   return p;

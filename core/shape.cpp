@@ -1,5 +1,6 @@
 #include "core/shape.h"
 
+#include "core/counts.h"
 #include "core/error.h"
 
 namespace frugal {
@@ -25,7 +26,11 @@ int64_t Shape::dim(int i) const {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < ndim_; ++i) n *= dims_[i];
+  for (int i = 0; i < ndim_; ++i)
+    if (dims_[i] == 0) return 0;  // empty, however large the other dimensions
+  for (int i = 0; i < ndim_; ++i)
+    if (__builtin_mul_overflow(n, dims_[i], &n) || n > kMaxElements)
+      throw ShapeError("shape " + str() + " holds more than 2^60 elements");
   return n;
 }
 

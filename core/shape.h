@@ -21,6 +21,8 @@ class Shape {
   int64_t& operator[](int i) { return dims_[i]; }
   // Dimension i, negative counts from the end (-1 = last). Throws ShapeError when out of range.
   int64_t dim(int i) const;
+  // The element count; ShapeError when it exceeds kMaxElements (core/counts.h), so that callers can
+  // multiply it by a dtype's size without overflow.
   int64_t numel() const;
   std::vector<int64_t> to_vector() const { return {dims_.begin(), dims_.begin() + ndim_}; }
   std::string str() const;  // "[128, 3, 32, 32]"

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/counts.h"
 #include "core/error.h"
 
 namespace frugal {
@@ -19,7 +20,7 @@ void Storage::rebind(void* data) {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Allocator* alloc, AllocTag tag) {
   Allocator* a = alloc ? alloc : &default_cpu_allocator();
-  size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  size_t bytes = checked_bytes(shape.numel(), dtype_size(dtype), "tensor");
   Tensor t;
   t.storage_ = std::make_shared<Storage>(a->allocate(bytes, tag), bytes, a);
   t.shape_ = shape;
@@ -36,8 +37,7 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Allocator* alloc, AllocTag
 
 Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device) {
   Tensor t;
-  t.storage_ = std::make_shared<Storage>(data, static_cast<size_t>(shape.numel()) * dtype_size(dtype),
-                                         nullptr);
+  t.storage_ = std::make_shared<Storage>(data, checked_bytes(shape.numel(), dtype_size(dtype), "tensor"), nullptr);
   t.shape_ = shape;
   t.dtype_ = dtype;
   t.device_ = device;

@@ -22,15 +22,15 @@ BatchAssembler::BatchAssembler(const Dataset& data, AugmentOptions augment, std:
   if (mean_.empty() != std_.empty() ||
       (!mean_.empty() && (static_cast<int64_t>(mean_.size()) != channels ||
                           static_cast<int64_t>(std_.size()) != channels)))
-    throw ConfigError("data.mean and data.std need one value per channel of " + chw_.str() +
+    throw ConfigError("data.normalize.mean and data.normalize.std need one value per channel of " + chw_.str() +
                       " (or both empty), found " + std::to_string(mean_.size()) + " and " +
                       std::to_string(std_.size()));
   for (size_t c = 0; c < std_.size(); ++c)
     if (!(std_[c] > 0.0f))
-      throw ConfigError("data.std[" + std::to_string(c) + "] must be positive, found " +
+      throw ConfigError("data.normalize.std[" + std::to_string(c) + "] must be positive, found " +
                         std::to_string(std_[c]));
   if (augment_.crop_padding < 0)
-    throw ConfigError("data.crop_padding must be >= 0, found " +
+    throw ConfigError("data.augment.crop_padding must be >= 0, found " +
                       std::to_string(augment_.crop_padding));
   if (workers_ < 1)
     throw ConfigError("data.workers must be >= 1, found " + std::to_string(workers_));

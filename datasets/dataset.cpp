@@ -1,5 +1,7 @@
 #include "datasets/dataset.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "datasets/cifar.h"
 #include "datasets/idx.h"
@@ -10,6 +12,12 @@ namespace frugal {
 
 const char* split_name(Split split) { return split == Split::Train ? "train" : "test"; }
 
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names = {"fashion_mnist", "mnist", "cifar10", "cifar100", "image_folder",
+                                                 "synthetic"};
+  return names;
+}
+
 void Dataset::get_random_resized_crop(int64_t, const RandomResizedCropOptions&, const RngKey&, float*,
                                       int32_t*) const {
   throw InternalError("random resized crop asked of a dataset that cannot cut photos: " + describe());
@@ -18,7 +26,7 @@ void Dataset::get_random_resized_crop(int64_t, const RandomResizedCropOptions&, 
 std::unique_ptr<Dataset> open_dataset(const DatasetOptions& opts, Split split) {
   const std::string& name = opts.dataset;
   if (opts.limit < 0)
-    throw ConfigError("data.limit must be >= 0 (0 = all samples), found " +
+    throw ConfigError(std::string("data.") + split_name(split) + "_limit must be >= 0 (0 = all samples), found " +
                       std::to_string(opts.limit));
   if (name == "synthetic")
     return std::make_unique<SyntheticDataset>(
@@ -26,12 +34,12 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& opts, Split split) {
         opts.limit > 0 ? std::min(opts.limit, opts.synthetic_size) : opts.synthetic_size, opts.seed,
         split);
 
-  const bool known = name == "mnist" || name == "fashion_mnist" || name == "cifar10" ||
-                     name == "cifar100" || name == "image_folder";
-  if (!known)
-    throw ConfigError("data.dataset: unknown dataset '" + name +
-                      "', expected one of fashion_mnist, mnist, cifar10, cifar100, image_folder, "
-                      "synthetic");
+  const auto& known = dataset_names();
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    std::string valid;
+    for (const std::string& n : known) valid += (valid.empty() ? "" : ", ") + n;
+    throw ConfigError("data.dataset: unknown dataset '" + name + "', expected one of " + valid);
+  }
   if (opts.path.empty()) throw ConfigError("data.path is required for dataset '" + name + "'");
   if (name == "mnist" || name == "fashion_mnist")
     return open_idx_dataset(name, opts.path, split, /*num_classes=*/10, opts.limit);

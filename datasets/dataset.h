@@ -38,6 +38,9 @@ class Dataset {
 enum class Split { Train, Test };
 const char* split_name(Split split);  // "train" / "test"
 
+// The names DatasetOptions::dataset takes, in the order the config schema lists them.
+const std::vector<std::string>& dataset_names();
+
 // Filled by the trainer from the config's "data" section.
 struct DatasetOptions {
   std::string dataset;  // "fashion_mnist","mnist","cifar10","cifar100","image_folder","synthetic"

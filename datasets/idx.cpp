@@ -74,6 +74,10 @@ IdxArray read_idx(const std::string& path, uint32_t expected_magic) {
     const size_t dim = static_cast<size_t>(out.dims.back());
     promised = dim != 0 && promised > SIZE_MAX / dim ? SIZE_MAX : promised * dim;
   }
+  for (size_t d = 0; d < ndim; ++d)
+    if (out.dims[d] == 0)
+      throw DataError(path + ": the IDX header gives dimension " + std::to_string(d) + " of " + dims_str(out.dims) +
+                      " as 0; every dimension must be at least 1");
   const size_t found = bytes.size() - header;
   if (found < promised)
     throw DataError(path + " is truncated: header promises " + dims_str(out.dims) + " = " +

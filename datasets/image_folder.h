@@ -11,13 +11,13 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "datasets/dataset.h"
+#include "datasets/photo_crop.h"
 
 namespace frugal {
 
@@ -64,8 +64,6 @@ class ImageFolderDataset : public Dataset {
   const ImageFolderIndex& index() const { return index_; }
 
  private:
-  // Where to cut a width x height photo.
-  using CropChooser = std::function<CropRect(int64_t width, int64_t height)>;
   // Decodes file `index`, cuts it and resizes it to image_size; with skip_corrupt, falls through to the
   // next decodable file. Writes the label of the file actually used.
   void load(int64_t index, const CropChooser& choose, float* image, int32_t* label) const;

@@ -7,7 +7,7 @@
 #include <cstddef>  // jpeglib.h needs size_t and FILE declared first
 #include <cstdio>
 #include <jpeglib.h>
-#include <jerror.h>  // message codes (JWRN_JPEG_EOF)
+#include <jerror.h>  // after jpeglib.h: the message codes
 // clang-format on
 
 #include "core/error.h"
@@ -31,11 +31,12 @@ void on_fatal_error(j_common_ptr cinfo) {
 }
 
 // Warnings (e.g. extraneous bytes before a marker) are common in real photo collections and the
-// decoded image is still usable, so they are not printed from worker threads. A premature end of
-// the data is a warning to libjpeg (it pads with grey); it is an error here, so a truncated file is
-// reported rather than trained on.
+// decoded image is still usable, so they are not printed from worker threads. Image data that ends
+// early is an error, as in PIL: libjpeg would make up the missing rows (grey), so a truncated file
+// would be trained on, and a few hundred bytes claiming a large image would cost seconds of decoding.
 void on_message(j_common_ptr cinfo, int level) {
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) on_fatal_error(cinfo);
+  const int code = cinfo->err->msg_code;
+  if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) on_fatal_error(cinfo);
 }
 
 // Adobe CMYK JPEGs store inverted values: R = C * K / 255 with both already inverted.
@@ -70,6 +71,12 @@ bool decode_into(const uint8_t* data, size_t size, const Request& req, ImageRegi
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, const_cast<unsigned char*>(data), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  if (uint64_t{cinfo.image_width} * cinfo.image_height > kMaxJpegPixels) {
+    std::snprintf(message, JMSG_LENGTH_MAX, "%u x %u pixels, more than the %llu (2^27) frugal decodes",
+                  cinfo.image_width, cinfo.image_height, static_cast<unsigned long long>(kMaxJpegPixels));
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   if (req.header_only) {
     out->full_width = cinfo.image_width;
     out->full_height = cinfo.image_height;
@@ -105,11 +112,16 @@ bool decode_into(const uint8_t* data, size_t size, const Request& req, ImageRegi
   out->y0 = y0;
   out->image.width = width;
   out->image.height = y1 - y0;
-  out->image.pixels.resize(static_cast<size_t>(out->image.width * out->image.height * 3));
+  // Rows are added as they are decoded, so memory for a large image whose data turns out to be
+  // missing is reserved but never touched.
+  const size_t row_bytes = static_cast<size_t>(width) * 3;
+  out->image.pixels.clear();
+  out->image.pixels.reserve(static_cast<size_t>(out->image.height) * row_bytes);
   if (cmyk) cmyk_row->resize(static_cast<size_t>(width) * 4);
   while (static_cast<int64_t>(cinfo.output_scanline) < y1) {
-    const int64_t row = cinfo.output_scanline - y0;
-    uint8_t* dst = out->image.pixels.data() + static_cast<size_t>(row * out->image.width * 3);
+    const size_t row = static_cast<size_t>(cinfo.output_scanline - y0);
+    out->image.pixels.resize((row + 1) * row_bytes);
+    uint8_t* dst = out->image.pixels.data() + row * row_bytes;
     JSAMPROW rows = cmyk ? cmyk_row->data() : dst;
     jpeg_read_scanlines(&cinfo, &rows, 1);
     if (cmyk) cmyk_to_rgb(cmyk_row->data(), dst, width);

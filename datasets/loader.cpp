@@ -18,11 +18,16 @@ Loader::Loader(const Dataset& data, LoaderOptions opts)
     throw ConfigError("batch_size must be positive, found " + std::to_string(opts_.batch_size));
   if (opts_.prefetch < 0)
     throw ConfigError("prefetch must be >= 0, found " + std::to_string(opts_.prefetch));
+  if (opts_.shard_count < 1 || opts_.shard_rank < 0 || opts_.shard_rank >= opts_.shard_count)
+    throw InternalError("loader shard " + std::to_string(opts_.shard_rank) + " of " +
+                        std::to_string(opts_.shard_count));
   const int64_t n = data_.size();
-  batches_per_epoch_ =
-      opts_.drop_last ? n / opts_.batch_size : (n + opts_.batch_size - 1) / opts_.batch_size;
+  const int64_t step = opts_.batch_size * opts_.shard_count;
+  batches_per_epoch_ = opts_.drop_last ? n / step : (n + step - 1) / step;
+  if (batches_per_epoch_ > 0 && global_rows(batches_per_epoch_ - 1) < opts_.shard_count) --batches_per_epoch_;
   if (batches_per_epoch_ == 0)
     throw ConfigError("batch_size " + std::to_string(opts_.batch_size) +
+                      (opts_.shard_count > 1 ? " per rank x " + std::to_string(opts_.shard_count) + " ranks" : "") +
                       " leaves no batch in an epoch of " + data_.describe() +
                       (opts_.drop_last ? " (drop_last is on)" : ""));
 
@@ -39,13 +44,24 @@ Loader::Loader(const Dataset& data, LoaderOptions opts)
 
 Loader::~Loader() { stop_producer(); }
 
+int64_t Loader::global_rows(int64_t batch) const {
+  const int64_t step = opts_.batch_size * opts_.shard_count;
+  return std::min(step, data_.size() - batch * step);
+}
+
+int64_t Loader::shard_begin(int64_t batch) const {
+  const int64_t rows = global_rows(batch);
+  return batch * opts_.batch_size * opts_.shard_count + opts_.shard_rank * rows / opts_.shard_count;
+}
+
 int64_t Loader::batch_rows(int64_t batch) const {
-  return std::min(opts_.batch_size, data_.size() - batch * opts_.batch_size);
+  const int64_t rows = global_rows(batch);
+  return (opts_.shard_rank + 1) * rows / opts_.shard_count - opts_.shard_rank * rows / opts_.shard_count;
 }
 
 void Loader::fill(int64_t batch, Slot& slot) {
-  assembler_.assemble(epoch_, order_, batch * opts_.batch_size, batch_rows(batch),
-                      slot.images.f32(), slot.labels.data<int32_t>());
+  assembler_.assemble(epoch_, order_, shard_begin(batch), batch_rows(batch), slot.images.f32(),
+                      slot.labels.data<int32_t>());
 }
 
 void Loader::start_epoch(int64_t epoch, int64_t skip_batches) {
@@ -137,6 +153,7 @@ bool Loader::next(Batch& out) {
   ++next_batch_;
   const int64_t rows = batch_rows(batch);
   out.size = rows;
+  out.global_size = global_rows(batch);
   out.images = rows == opts_.batch_size ? slot.images : slot.images.slice0(0, rows);
   out.labels = rows == opts_.batch_size ? slot.labels : slot.labels.slice0(0, rows);
   return true;

@@ -21,6 +21,7 @@ struct Batch {
   Tensor images;  // [B, C, H, W] f32
   Tensor labels;  // [B] I32
   int64_t size = 0;
+  int64_t global_size = 0;  // samples of this step over all shards (= size without sharding)
 };
 
 struct LoaderOptions {
@@ -36,6 +37,11 @@ struct LoaderOptions {
   std::vector<float> mean, std;  // per-channel normalisation after augmentation (empty = none)
   int prefetch = 1;              // batches prepared ahead by a background thread (0 = synchronous)
   int workers = 1;  // OpenMP threads that fill one batch (samples are split statically)
+  // Data parallelism (docs/distributed.md): a step takes batch_size * shard_count consecutive samples of
+  // the epoch's order (the same order on every shard) and this loader yields slice shard_rank of them,
+  // so the samples of a step, and their augmentation, do not depend on the number of shards. A short
+  // last step is split as evenly as possible; it is dropped when it has fewer samples than shards.
+  int64_t shard_rank = 0, shard_count = 1;
 };
 
 class Loader {
@@ -66,7 +72,9 @@ class Loader {
     int64_t batch = -1;
   };
 
-  int64_t batch_rows(int64_t batch) const;  // samples in `batch` (the last may be short)
+  int64_t global_rows(int64_t batch) const;  // samples of `batch` over all shards (the last may be short)
+  int64_t shard_begin(int64_t batch) const;  // position of this shard's first sample in the epoch
+  int64_t batch_rows(int64_t batch) const;   // samples of `batch` in this shard
   void fill(int64_t batch, Slot& slot);
   Slot& slot_of(int64_t batch) { return slots_[static_cast<size_t>(batch % slots_.size())]; }
   void produce(int64_t first_batch);  // prefetch thread body

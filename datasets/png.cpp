@@ -16,6 +16,13 @@ void begin(const uint8_t* data, size_t size, const std::string& name, png_image*
   image->version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(image, data, size))
     throw DataError("cannot decode PNG " + name + ": " + image->message);
+  // The whole image is allocated before its data is read, so a header is believed only so far.
+  if (uint64_t{image->width} * image->height > kMaxJpegPixels) {
+    const std::string size_text = std::to_string(image->width) + " x " + std::to_string(image->height);
+    png_image_free(image);
+    throw DataError("cannot decode PNG " + name + ": " + size_text + " pixels, more than the " +
+                    std::to_string(kMaxJpegPixels) + " (2^27) frugal decodes");
+  }
 }
 
 }  // namespace

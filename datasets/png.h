@@ -11,7 +11,8 @@ namespace frugal {
 
 bool is_png(const uint8_t* data, size_t size);  // the 8-byte PNG signature
 
-// Width and height from the header. DataError naming `name` when it is not a readable PNG.
+// Width and height from the header. DataError naming `name` when it is not a readable PNG or has more
+// than kMaxJpegPixels (the same limit as JPEGs).
 void png_dimensions(const uint8_t* data, size_t size, const std::string& name, int64_t* width, int64_t* height);
 
 // The whole image into `out` (PNG has no cheaper partial decode); buffers are reused.

@@ -27,17 +27,18 @@ SyntheticDataset::SyntheticDataset(const std::vector<int64_t>& sample_shape, int
       std::all_of(sample_shape.begin(), sample_shape.end(), [](int64_t d) { return d > 0; });
   if (!shape_ok)
     throw ConfigError(
-        "data.synthetic_shape must be [C, H, W] with positive sizes, found " +
+        "data.synthetic.shape must be [C, H, W] with positive sizes, found " +
         Shape(sample_shape.size() <= Shape::kMaxDims ? sample_shape : std::vector<int64_t>{})
             .str());
   if (num_classes <= 0)
-    throw ConfigError("data.synthetic_classes must be positive, found " +
+    throw ConfigError("data.synthetic.classes must be positive, found " +
                       std::to_string(num_classes));
   if (size <= 0)
-    throw ConfigError("data.synthetic_size must be positive, found " + std::to_string(size));
+    throw ConfigError("data.synthetic.train_size and test_size must be positive, found " + std::to_string(size));
   shape_ = Shape(sample_shape);
   const size_t n = static_cast<size_t>(shape_.numel());
-  if (n * static_cast<size_t>(num_classes) <= kMaxCachedPrototypeFloats) {
+  // Divided, not multiplied: n * num_classes can wrap to a small number and size an empty cache.
+  if (static_cast<size_t>(num_classes) <= kMaxCachedPrototypeFloats / n) {
     prototypes_.resize(n * static_cast<size_t>(num_classes));
     for (int64_t c = 0; c < num_classes; ++c)
       prototype(static_cast<int32_t>(c), prototypes_.data() + static_cast<size_t>(c) * n);

@@ -50,14 +50,23 @@ void LiveBuffers::mark_released(int32_t id) {
   --num_live_;
 }
 
-void* LiveBuffers::system_alloc(size_t bytes) const {
+void* LiveBuffers::system_alloc(size_t bytes, int32_t for_id) const {
   if (bytes == 0) return zero_byte_buffer;
   if (device_) return device_->allocate(aligned_bytes(bytes), {MemoryCategory::Workspace, planner_name_});
   void* p = std::aligned_alloc(kTensorAlignment, aligned_bytes(bytes));
-  FRUGAL_CHECK(
-      p != nullptr, MemoryBudgetError,
-      std::string("planner '") + planner_name_ + "': the system refused " + std::to_string(bytes) + " bytes");
-  return p;
+  if (p) return p;
+  // Name the layer whose buffer asked (or the largest one of the step), the place to make smaller.
+  const BufferSpec* culprit = nullptr;
+  if (for_id >= 0 && for_id < static_cast<int32_t>(step_.buffers.size())) culprit = &step_.buffers[for_id];
+  for (const BufferSpec& b : step_.buffers)
+    if (for_id < 0 && (!culprit || b.bytes > culprit->bytes)) culprit = &b;
+  std::string what = for_id >= 0 ? "" : " for the step's buffers";
+  if (culprit)
+    what += std::string(for_id >= 0 ? " for " : " (the largest: ") + memory_category_name(culprit->category) +
+            " '" + culprit->owner + "'" + (culprit->layer.empty() ? "" : " of layer '" + culprit->layer + "'") +
+            ", " + std::to_string(culprit->bytes) + " bytes" + (for_id >= 0 ? "" : ")");
+  throw MemoryBudgetError(std::string("planner '") + planner_name_ + "': out of memory: the system refused " +
+                          std::to_string(bytes) + " bytes" + what + "; lower data.batch_size or the model's size");
 }
 
 void LiveBuffers::system_free(void* ptr, size_t bytes) const {

@@ -29,8 +29,9 @@ class LiveBuffers {
   int32_t num_live() const { return num_live_; }
 
   // The planner's own memory. Zero bytes give a shared, valid, 64-byte aligned address that holds
-  // nothing (system_free ignores it).
-  void* system_alloc(size_t bytes) const;
+  // nothing (system_free ignores it). `for_id`: the buffer the memory is for, or -1 for memory shared
+  // by several (an arena, a pool segment); a refusal names that buffer, or else the step's largest.
+  void* system_alloc(size_t bytes, int32_t for_id = -1) const;
   void system_free(void* ptr, size_t bytes) const;
 
  private:

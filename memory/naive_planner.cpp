@@ -20,7 +20,7 @@ PlanSummary NaivePlanner::plan(const StepDescription& step) {
 void* NaivePlanner::acquire(int32_t id) {
   live_.mark_acquired(id);
   const size_t bytes = aligned_bytes(live_.spec(id).bytes);
-  pointers_[id] = live_.system_alloc(bytes);
+  pointers_[id] = live_.system_alloc(bytes, id);
   if (bytes > 0) ++allocations_;
   held_bytes_ += bytes;
   peak_bytes_ = std::max(peak_bytes_, held_bytes_);

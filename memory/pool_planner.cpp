@@ -56,10 +56,10 @@ PlanSummary PoolPlanner::plan(const StepDescription& step) {
   return {predicted_};
 }
 
-void PoolPlanner::allocate_new_segments() {
+void PoolPlanner::allocate_new_segments(int32_t for_id) {
   while (static_cast<int32_t>(segment_memory_.size()) < cache_.num_segments()) {
     const int32_t s = static_cast<int32_t>(segment_memory_.size());
-    segment_memory_.push_back(live_.system_alloc(cache_.segment_bytes(s)));
+    segment_memory_.push_back(live_.system_alloc(cache_.segment_bytes(s), for_id));
     ++allocations_;
   }
 }
@@ -69,7 +69,7 @@ void* PoolPlanner::acquire(int32_t id) {
   const size_t bytes = live_.spec(id).bytes;
   if (bytes == 0) return live_.system_alloc(0);
   blocks_[id] = cache_.take(bytes);
-  allocate_new_segments();
+  allocate_new_segments(id);
   return static_cast<char*>(segment_memory_[blocks_[id].segment]) + blocks_[id].offset;
 }
 

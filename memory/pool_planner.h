@@ -35,7 +35,7 @@ class PoolPlanner : public Planner {
   int warmup_replays() const { return warmup_replays_; }
 
  private:
-  void allocate_new_segments();
+  void allocate_new_segments(int32_t for_id = -1);  // for_id: the buffer that needs them, -1 for the plan
 
   LiveBuffers live_;
   BlockCache cache_;

@@ -3,6 +3,7 @@
 // Conventions follow PyTorch: GELU is the exact erf form; at x == 0, ReLU'(0) = 0 and LeakyReLU'(0) = alpha.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace frugal {
 
@@ -18,6 +19,8 @@ struct ActivationSpec {
 // "relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid", "elu", "softplus"; anything else throws
 // ConfigError naming the value and listing the valid names.
 ActivationKind parse_activation(const std::string& name);
+// Every name parse_activation accepts, in its order (the config schema enumerates these).
+std::vector<std::string> activation_names();
 const char* activation_name(ActivationKind k);
 ActivationSpec default_activation_spec(ActivationKind k);  // PyTorch defaults (ELU alpha 1.0, Leaky 0.01)
 

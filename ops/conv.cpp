@@ -17,12 +17,13 @@ Conv2d::Conv2d(std::string name, const Conv2dOptions& opts, const RngKey& init_k
                      std::to_string(opts.groups) + " and kernel " + std::to_string(opts.kernel_h) +
                      "x" + std::to_string(opts.kernel_w));
   Shape wshape{opts.out_channels, opts.in_channels / opts.groups, opts.kernel_h, opts.kernel_w};
-  AllocTag wtag{MemoryCategory::Weights, ""};
+  // The layer's name outlives its parameters; an allocation that fails names it.
+  AllocTag wtag{MemoryCategory::Weights, this->name().c_str()}, gtag{MemoryCategory::Gradients, this->name().c_str()};
   weight_ = {this->name() + ".weight", Tensor::empty(wshape, DType::F32, nullptr, wtag),
-             Tensor::zeros(wshape, DType::F32, nullptr, {MemoryCategory::Gradients, ""})};
+             Tensor::zeros(wshape, DType::F32, nullptr, gtag)};
   if (opts.bias)
     bias_ = {this->name() + ".bias", Tensor::empty({opts.out_channels}, DType::F32, nullptr, wtag),
-             Tensor::zeros({opts.out_channels}, DType::F32, nullptr, {MemoryCategory::Gradients, ""})};
+             Tensor::zeros({opts.out_channels}, DType::F32, nullptr, gtag)};
   init_pytorch_default(init_key, wshape[1] * wshape[2] * wshape[3], weight_.value,
                        opts.bias ? &bias_.value : nullptr);
 }

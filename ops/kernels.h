@@ -77,6 +77,12 @@ class Kernels {
                                        const float* gamma, const float* beta, const float* save_mean,
                                        const float* save_invstd, float* dx, float* dgamma,
                                        float* dbeta) const = 0;
+  // BatchNorm over the batches of all data-parallel replicas: dx from per-channel means of dy and dy*xhat
+  // over the global batch, xhat = (x - x_shift) * x_scale (both null: x is xhat).
+  virtual void batchnorm_backward_data_given_means(int64_t n, int64_t c, int64_t s, const float* x,
+                                                   const float* x_shift, const float* x_scale, const float* dy,
+                                                   const float* gamma, const float* invstd, const float* mean_dy,
+                                                   const float* mean_dy_xhat, float* dx) const = 0;
 
   // ---- Convolution (ops/cpu/conv_cpu.h); workspace in bytes for this backend ----
   // Whether g.winograd lets the passes take an algorithm that needs more workspace (CPU: Winograd; CUDA:

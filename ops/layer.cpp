@@ -14,8 +14,8 @@ void Layer::to_device(Device device) {
   if (device == device_) return;
   kernels_for(device);  // starts the device's runtime, or names why it cannot (no GPU, no CUDA build)
   for (Parameter* p : parameters()) {
-    p->value = p->value.to(device, {MemoryCategory::Weights, ""});
-    if (p->grad.defined()) p->grad = p->grad.to(device, {MemoryCategory::Gradients, ""});
+    p->value = p->value.to(device, {MemoryCategory::Weights, p->name.c_str()});
+    if (p->grad.defined()) p->grad = p->grad.to(device, {MemoryCategory::Gradients, p->name.c_str()});
   }
   device_ = device;
 }

@@ -11,7 +11,8 @@ Linear::Linear(std::string name, int64_t in_features, int64_t out_features, bool
   if (in_ <= 0 || out_ <= 0)
     throw ShapeError(where() + ": invalid features " + std::to_string(in_) + "->" +
                      std::to_string(out_));
-  AllocTag wtag{MemoryCategory::Weights, ""}, gtag{MemoryCategory::Gradients, ""};
+  // The layer's name outlives its parameters; an allocation that fails names it.
+  AllocTag wtag{MemoryCategory::Weights, this->name().c_str()}, gtag{MemoryCategory::Gradients, this->name().c_str()};
   weight_ = {this->name() + ".weight", Tensor::empty({out_, in_}, DType::F32, nullptr, wtag),
              Tensor::zeros({out_, in_}, DType::F32, nullptr, gtag)};
   if (bias)

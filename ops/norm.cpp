@@ -7,7 +7,8 @@ namespace frugal {
 BatchNorm::BatchNorm(std::string name, int64_t channels, bool spatial, float eps, float momentum)
     : Layer(std::move(name)), channels_(channels), spatial_(spatial), eps_(eps), momentum_(momentum) {
   if (channels <= 0) throw ShapeError(where() + ": invalid channel count " + std::to_string(channels));
-  AllocTag wtag{MemoryCategory::Weights, ""}, gtag{MemoryCategory::Gradients, ""};
+  // The layer's name outlives its parameters; an allocation that fails names it.
+  AllocTag wtag{MemoryCategory::Weights, this->name().c_str()}, gtag{MemoryCategory::Gradients, this->name().c_str()};
   auto param = [&](const char* suffix, float value, bool trainable) {
     Parameter p{this->name() + "." + suffix, Tensor::empty({channels}, DType::F32, nullptr, wtag), {},
                 trainable, true};
@@ -69,11 +70,15 @@ void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
   if (!mean) {
     if (!statistics_scratch_.defined())
       statistics_scratch_ = Tensor::empty({2 * channels_}, DType::F32, &device_runtime(device()).allocator(),
-                                          {MemoryCategory::Workspace, ""});
+                                          {MemoryCategory::Workspace, name().c_str()});
     mean = statistics_scratch_.device_f32();
     invstd = mean + channels_;
   }
   bool update = args.update_running_stats;
+  if (replicas_) {
+    replica_forward(x, y, mean, invstd, update, relu);
+    return;
+  }
   kernels().batchnorm_forward_train(n, channels_, s, x, weight_.value.device_f32(), bias_.value.device_f32(), eps_, momentum_,
                               update ? running_mean_.value.device_f32() : nullptr,
                               update ? running_var_.value.device_f32() : nullptr, y, mean, invstd, relu);
@@ -83,12 +88,24 @@ void BatchNorm::run_forward(const ForwardArgs& args, bool relu) {
 void BatchNorm::backward(const BackwardArgs& args) {
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
+  if (replicas_) {
+    const float* mean = args.aux[0]->device_f32();
+    const float* invstd = args.aux[1]->device_f32();
+    kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
+                                 weight_.value.device_f32(), mean, invstd, nullptr, weight_.grad.device_f32(),
+                                 bias_.grad.device_f32(), false);
+    if (dx) replica_backward(args.inputs[0]->device_f32(), mean, invstd, invstd, args.grad_output->device_f32(),
+                             dx->device_f32());
+    return;
+  }
   kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
                          weight_.value.device_f32(), args.aux[0]->device_f32(), args.aux[1]->device_f32(),
                          dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32(), false);
 }
 
 void BatchNorm::backward_relu(const BackwardArgs& args) {
+  if (replicas_)
+    throw InternalError(where() + ": a ReLU folded into a BatchNorm with statistics over replicas");
   const int64_t n = output_shape()[0], s = spatial_size();
   Tensor* dx = args.grad_inputs[0];
   kernels().batchnorm_relu_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
@@ -99,6 +116,15 @@ void BatchNorm::backward_relu(const BackwardArgs& args) {
 void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_invstd,
                                          const Tensor& grad_output, Tensor* grad_input) {
   const int64_t n = output_shape()[0], s = spatial_size();
+  if (replicas_) {
+    kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(),
+                                           weight_.value.device_f32(), save_invstd.device_f32(), nullptr,
+                                           weight_.grad.device_f32(), bias_.grad.device_f32(), false);
+    if (grad_input)
+      replica_backward(xhat.device_f32(), nullptr, nullptr, save_invstd.device_f32(), grad_output.device_f32(),
+                       grad_input->device_f32());
+    return;
+  }
   kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(), weight_.value.device_f32(),
                                    save_invstd.device_f32(), grad_input ? grad_input->device_f32() : nullptr,
                                    weight_.grad.device_f32(), bias_.grad.device_f32(), false);

@@ -8,12 +8,17 @@ packages=(
   libopenblas-dev libomp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   zlib1g-dev libjpeg-dev libpng-dev
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-numpy
 )
 # Only the PyTorch comparison scripts and the report screenshot need these; FRUGAL_SETUP_EXTRAS=1 adds them.
 extras=(python3-torch chromium)
 if [ "${FRUGAL_SETUP_EXTRAS:-0}" = "1" ]; then packages+=("${extras[@]}"); fi
+# The sanitized suite and the fuzz targets (scripts/test.sh --sanitize) build with clang, whose
+# AddressSanitizer, UBSan and libFuzzer runtimes are in libclang-rt-dev; FRUGAL_SETUP_SANITIZE=1 adds them.
+sanitize=(clang libclang-rt-dev)
+if [ "${FRUGAL_SETUP_SANITIZE:-0}" = "1" ]; then packages+=("${sanitize[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do

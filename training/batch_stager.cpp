@@ -17,6 +17,7 @@ struct BatchStager::Slot {
   Tensor device_images, device_labels;
   std::unique_ptr<DeviceEvent> uploaded, consumed;
   int64_t rows = 0;
+  int64_t global_rows = 0;  // the step's samples over all data-parallel ranks (Batch::global_size)
 };
 
 namespace {
@@ -78,6 +79,7 @@ bool BatchStager::stage(Slot& s) {
   rt.upload_async(s.device_images.raw(), s.host_images.raw(), host.images.nbytes(), s.consumed.get(), *s.uploaded);
   rt.upload_async(s.device_labels.raw(), s.host_labels.raw(), host.labels.nbytes(), nullptr, *s.uploaded);
   s.rows = rows;
+  s.global_rows = host.global_size;
   return true;
 }
 
@@ -89,6 +91,7 @@ bool BatchStager::next(Batch& out) {
   Slot& s = *slots_[current_];
   rt.compute_waits(*s.uploaded);
   out.size = s.rows;
+  out.global_size = s.global_rows;
   out.images = s.device_images.slice0(0, s.rows);
   out.labels = s.device_labels.slice0(0, s.rows);
   // Batch k+1 goes into the other slot now, while step k (queued after this returns) computes. That slot

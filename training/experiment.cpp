@@ -2,17 +2,25 @@
 
 #include <omp.h>
 
+#include <algorithm>
+
 #include "core/error.h"
+#include "training/distributed/data_parallel.h"
+#include "training/distributed/data_parallel_setup.h"
 #include "training/models/models.h"
 #include "training/modes/registry.h"
-#include "training/optim/adamw.h"
-#include "training/optim/sgd.h"
+#include "training/optim/optimizer_factory.h"
 #include "training/schedules/mem_dfa_schedule.h"
 #include "training/schedules/plain_schedule.h"
 
 extern "C" void openblas_set_num_threads(int);
 
 namespace frugal {
+
+Experiment::Experiment() = default;
+Experiment::~Experiment() = default;
+Experiment::Experiment(Experiment&&) noexcept = default;
+Experiment& Experiment::operator=(Experiment&&) noexcept = default;
 
 void apply_thread_setting(int threads) {
   int n = threads > 0 ? threads : omp_get_num_procs();
@@ -23,69 +31,64 @@ void apply_thread_setting(int threads) {
 
 DatasetOptions dataset_options(const nlohmann::json& config, Split split) {
   const auto& d = config.at("data");
+  const bool train = split == Split::Train;
   DatasetOptions o;
   o.dataset = d.at("dataset").get<std::string>();
-  o.path = d.value("path", std::string());
-  o.label_type = d.value("label_type", std::string("fine"));
-  o.limit = d.value(split == Split::Train ? "train_limit" : "test_limit", int64_t{0});
-  o.image_size = d.value("image_size", int64_t{0});
-  o.skip_corrupt = d.value("corrupt_images", std::string("error")) == "skip";
-  o.seed = config.value("seed", uint64_t{0});
-  if (d.contains("synthetic")) {
-    const auto& s = d.at("synthetic");
-    o.synthetic_shape = s.value("shape", std::vector<int64_t>{1, 28, 28});
-    o.synthetic_classes = s.value("classes", int64_t{10});
-    o.synthetic_size = s.value(split == Split::Train ? "train_size" : "test_size", int64_t{2048});
-  }
+  o.path = d.at("path").get<std::string>();
+  o.label_type = d.at("label_type").get<std::string>();
+  o.limit = d.at(train ? "train_limit" : "test_limit").get<int64_t>();
+  o.image_size = d.at("image_size").get<int64_t>();
+  o.skip_corrupt = d.at("corrupt_images").get<std::string>() == "skip";
+  o.seed = config.at("seed").get<uint64_t>();
+  const auto& s = d.at("synthetic");
+  // [F] and [H, W] are one-channel examples of one row: [1, 1, F] and [1, H, W].
+  std::vector<int64_t> shape = s.at("shape").get<std::vector<int64_t>>();
+  shape.insert(shape.begin(), 3 - std::min<size_t>(shape.size(), 3), 1);
+  o.synthetic_shape = shape;
+  o.synthetic_classes = s.at("classes").get<int64_t>();
+  o.synthetic_size = s.at(train ? "train_size" : "test_size").get<int64_t>();
   return o;
 }
 
 LoaderOptions train_loader_options(const nlohmann::json& config) {
   const auto& d = config.at("data");
   LoaderOptions lo;
-  lo.batch_size = d.value("batch_size", int64_t{128});
+  lo.batch_size = d.at("batch_size").get<int64_t>();
   lo.shuffle = true;
-  lo.drop_last = d.value("drop_last", true);
-  lo.seed = config.value("seed", uint64_t{0});
-  lo.crop_padding = d.at("augment").value("crop_padding", int64_t{0});
-  lo.horizontal_flip = d.at("augment").value("horizontal_flip", false);
-  lo.mean = d.at("normalize").value("mean", std::vector<float>{});
-  lo.std = d.at("normalize").value("std", std::vector<float>{});
-  lo.prefetch = d.value("prefetch", 1);
-  lo.workers = d.value("workers", 1);
+  lo.drop_last = d.at("drop_last").get<bool>();
+  lo.seed = config.at("seed").get<uint64_t>();
+  lo.crop_padding = d.at("augment").at("crop_padding").get<int64_t>();
+  lo.horizontal_flip = d.at("augment").at("horizontal_flip").get<bool>();
+  lo.mean = d.at("normalize").at("mean").get<std::vector<float>>();
+  lo.std = d.at("normalize").at("std").get<std::vector<float>>();
+  lo.prefetch = d.at("prefetch").get<int>();
+  lo.workers = d.at("workers").get<int>();
   const auto& augment = d.at("augment");
-  lo.random_resized_crop = augment.value("random_resized_crop", false);
-  const auto scale = augment.value("crop_scale", std::vector<double>{0.08, 1.0});
-  const auto ratio = augment.value("crop_ratio", std::vector<double>{0.75, 4.0 / 3.0});
+  lo.random_resized_crop = augment.at("random_resized_crop").get<bool>();
+  const auto scale = augment.at("crop_scale").get<std::vector<double>>();
+  const auto ratio = augment.at("crop_ratio").get<std::vector<double>>();
   lo.crop = {scale.at(0), scale.at(1), ratio.at(0), ratio.at(1)};
   return lo;
 }
 
 namespace {
 
-std::unique_ptr<Optimizer> make_optimizer(const nlohmann::json& config, const std::vector<Parameter*>& params) {
-  const auto& o = config.at("optimizer");
-  const bool decay_all = o.value("decay_bn_and_bias", true);
-  // Biases and BN parameters are the 1-D tensors; exempt them from weight decay when asked.
-  for (Parameter* p : params) p->weight_decay = decay_all || p->value.ndim() > 1;
-  const std::string name = o.value("name", std::string("sgd"));
-  if (name == "sgd") {
-    SgdOptions s;
-    s.momentum = o.value("momentum", 0.9f);
-    s.nesterov = o.value("nesterov", false);
-    s.weight_decay = o.value("weight_decay", 0.0f);
-    return make_sgd(params, s);
+// A batch of `batch` examples of `sample` stays far inside 64-bit counts: at most 2^40 values (4 TiB
+// of floats). Beyond that no allocation could succeed, and the element and byte counts computed on
+// the way could overflow.
+constexpr int64_t kMaxBatchValues = int64_t{1} << 40;
+
+void check_batch_size(const Shape& sample, int64_t batch, const char* batch_key, const char* sample_source) {
+  int64_t values = 1;
+  for (int i = 0; i < sample.ndim(); ++i) {
+    if (sample[i] > kMaxBatchValues / values)
+      throw ConfigError(std::string(sample_source) + ": an example of shape " + sample.str() +
+                        " holds more than 2^40 values");
+    values *= sample[i];
   }
-  if (name == "adamw") {
-    AdamWOptions a;
-    auto betas = o.value("betas", std::vector<float>{0.9f, 0.999f});
-    a.beta1 = betas.at(0);
-    a.beta2 = betas.at(1);
-    a.eps = o.value("eps", 1e-8f);
-    a.weight_decay = o.value("weight_decay", 0.01f);
-    return make_adamw(params, a);
-  }
-  throw ConfigError("optimizer.name: unknown optimizer '" + name + "' (valid: sgd, adamw)");
+  if (batch > kMaxBatchValues / values)
+    throw ConfigError(std::string(batch_key) + ": " + std::to_string(batch) + " examples of shape " +
+                      sample.str() + " are more than 2^40 values in one batch");
 }
 
 // MEM-DFA updates each layer inside its step: one optimizer per layer with trainable parameters.
@@ -95,62 +98,90 @@ std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json
     std::vector<Parameter*> params;
     for (Parameter* p : graph.layer(i).parameters())
       if (p->trainable) params.push_back(p);
-    layers.push_back(params.empty() ? nullptr : make_optimizer(config, params));
+    layers.push_back(params.empty() ? nullptr : make_optimizer(config.at("optimizer"), {params.begin(), params.end()}));
   }
   return std::make_unique<PerLayerOptimizer>(std::move(layers));
 }
 
 }  // namespace
 
-Experiment build_experiment(const nlohmann::json& config, ExperimentUse use) {
+Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm) {
   Experiment e;
   e.config = config;
-  apply_thread_setting(config.value("threads", 0));
-  const uint64_t seed = config.value("seed", uint64_t{0});
+  apply_thread_setting(config.at("threads").get<int>());
+  const uint64_t seed = config.at("seed").get<uint64_t>();
+  const auto& data = config.at("data");
+  // The key that sets an example's size: a synthetic shape, an image folder's crop, else the files.
+  const std::string dataset = data.at("dataset").get<std::string>();
+  const char* sample_source = dataset == "synthetic"      ? "data.synthetic.shape"
+                              : dataset == "image_folder" ? "data.image_size"
+                                                          : "data.path";
   e.test_data = open_dataset(dataset_options(config, Split::Test), Split::Test);
   if (use == ExperimentUse::Train) e.train_data = open_dataset(dataset_options(config, Split::Train), Split::Train);
   const Dataset& ref = e.train_data ? *e.train_data : *e.test_data;
   e.sample_shape = ref.sample_shape();
+  // Before anything is sized from them: the model's weights, the step's buffers.
+  check_batch_size(e.sample_shape, data.at("test_batch_size").get<int64_t>(), "data.test_batch_size", sample_source);
+  if (use == ExperimentUse::Train)
+    check_batch_size(e.sample_shape, data.at("batch_size").get<int64_t>(), "data.batch_size", sample_source);
+  if (ref.num_classes() < 2)
+    throw DataError(std::string(dataset == "synthetic" ? "data.synthetic.classes" : "data.path") + ": " +
+                    ref.describe() + " has " + std::to_string(ref.num_classes()) +
+                    " class; a classifier needs at least 2");
   const auto& model = config.at("model");
-  e.num_classes = model.value("num_classes", int64_t{0});
-  if (e.num_classes == 0) e.num_classes = ref.num_classes();
+  e.num_classes = model.at("num_classes").get<int64_t>();
+  if (e.num_classes == 0) {
+    e.num_classes = ref.num_classes();
+  } else if (e.num_classes < ref.num_classes()) {
+    // Refused here rather than as a label out of range at the first step.
+    throw ConfigError("model.num_classes: " + std::to_string(e.num_classes) + " is fewer than the " +
+                      std::to_string(ref.num_classes()) + " classes of the data (" + ref.describe() +
+                      "); 0 takes the dataset's count");
+  }
   e.graph = build_model(model, e.sample_shape, e.num_classes, seed);
-  const Device device = parse_device(config.value("device", std::string("cpu")));
+  const Device device = parse_device(config.at("device").get<std::string>());
   e.graph->to_device(device);  // before modes take state
   if (device != Device::CPU) device_runtime(device).set_deterministic(config.at("cuda").at("deterministic").get<bool>());
 
-  const auto& data = config.at("data");
-  const int64_t batch = data.value("batch_size", int64_t{128});
+  const int64_t batch = data.at("batch_size").get<int64_t>();
   auto modes = assign_backward_modes(*e.graph, config.at("backward"), seed);
-  const std::string planner = config.at("memory").value("planner", std::string("static"));
-  const float label_smoothing = config.at("train").value("label_smoothing", 0.0f);
+  const std::string planner = config.at("memory").at("planner").get<std::string>();
+  const float label_smoothing = config.at("train").at("label_smoothing").get<float>();
   e.executor = std::make_unique<Executor>(*e.graph, std::move(modes), planner, e.num_classes, label_smoothing);
   if (use == ExperimentUse::Evaluate) return e;
 
-  const bool drop_last = data.value("drop_last", true);
+  const bool drop_last = data.at("drop_last").get<bool>();
   const int64_t n = e.train_data->size();
-  e.steps_per_epoch = drop_last ? n / batch : (n + batch - 1) / batch;
+  // A step takes batch_size samples on every rank; a short last step is dropped when some rank would
+  // get none (as the loader does: datasets/loader.h).
+  const int64_t ranks = comm ? comm->size() : 1, step = batch * ranks;
+  e.steps_per_epoch = drop_last ? n / step : (n + step - 1) / step;
+  if (e.steps_per_epoch > 0 && n - (e.steps_per_epoch - 1) * step < ranks) --e.steps_per_epoch;
   if (e.steps_per_epoch == 0)
-    throw ConfigError("data.batch_size: " + std::to_string(batch) + " is larger than the " + std::to_string(n) +
-                      " training samples (with drop_last)");
-  if (runs_mem_dfa(*e.executor)) {
+    throw ConfigError("data.batch_size: " + std::to_string(batch) +
+                      (ranks > 1 ? " per rank x " + std::to_string(ranks) + " ranks" : std::string()) +
+                      " is larger than the " + std::to_string(n) + " training samples (with drop_last)");
+  if (comm) {
+    make_data_parallel(e, *comm);
+  } else if (runs_mem_dfa(*e.executor)) {
     auto per_layer = make_per_layer_optimizer(config, *e.graph);
     e.step_schedule =
         std::make_unique<MemDfaSchedule>(*e.executor, *per_layer, planner, e.num_classes, label_smoothing);
     e.optimizer = std::move(per_layer);
   } else {
-    e.optimizer = make_optimizer(config, e.graph->trainable_parameters());
+    const std::vector<Parameter*> params = e.graph->trainable_parameters();
+    e.optimizer = make_optimizer(config.at("optimizer"), {params.begin(), params.end()});
     e.step_schedule = std::make_unique<PlainSchedule>(*e.executor, *e.optimizer);
   }
   const auto& s = config.at("schedule");
   LrScheduleOptions so;
-  so.name = s.value("name", std::string("constant"));
-  so.base_lr = config.at("optimizer").value("lr", 0.1f);
-  so.milestones_epochs = s.value("milestones", std::vector<int64_t>{});
-  so.gamma = s.value("gamma", 0.1f);
-  so.warmup_epochs = s.value("warmup_epochs", 0.0);
-  so.min_lr = s.value("min_lr", 0.0f);
-  so.total_epochs = config.at("train").value("epochs", int64_t{1});
+  so.name = s.at("name").get<std::string>();
+  so.base_lr = config.at("optimizer").at("lr").get<float>();
+  so.milestones_epochs = s.at("milestones").get<std::vector<int64_t>>();
+  so.gamma = s.at("gamma").get<float>();
+  so.warmup_epochs = s.at("warmup_epochs").get<double>();
+  so.min_lr = s.at("min_lr").get<float>();
+  so.total_epochs = config.at("train").at("epochs").get<int64_t>();
   so.steps_per_epoch = e.steps_per_epoch;
   e.schedule = std::make_unique<LrSchedule>(so);
   return e;

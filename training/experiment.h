@@ -11,11 +11,20 @@
 #include "training/graph.h"
 #include "training/optim/lr_schedule.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 #include "training/schedules/step_schedule.h"
 
 namespace frugal {
 
+class Communicator;
+class DataParallel;
+
 struct Experiment {
+  Experiment();
+  ~Experiment();  // out of line: DataParallel is only declared here
+  Experiment(Experiment&&) noexcept;
+  Experiment& operator=(Experiment&&) noexcept;
+
   nlohmann::json config;
   std::unique_ptr<Dataset> train_data, test_data;  // train_data null when built for evaluation only
   Shape sample_shape;
@@ -24,6 +33,9 @@ struct Experiment {
   std::unique_ptr<Executor> executor;
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
+  // Set when training over several processes (training/distributed/data_parallel_setup.h): the
+  // step schedule is then a data-parallel one and the optimizer may hold this rank's shard only.
+  std::unique_ptr<DataParallel> data_parallel;
   // How training steps run (set for training): plain, or MEM-DFA when backward.default.mode is
   // "mem_dfa" (with `optimizer` a PerLayerOptimizer it steps block by block; the executor then only
   // evaluates).
@@ -33,7 +45,8 @@ struct Experiment {
 
 enum class ExperimentUse { Train, Evaluate };
 
-Experiment build_experiment(const nlohmann::json& config, ExperimentUse use);
+// With `comm` (training only), the experiment trains data-parallel over its ranks.
+Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm = nullptr);
 
 // The dataset options of a split from the "data" section.
 DatasetOptions dataset_options(const nlohmann::json& config, Split split);

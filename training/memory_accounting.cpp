@@ -5,6 +5,7 @@
 
 #include "memory/budget.h"
 #include "memory/profiler.h"
+#include "training/distributed/data_parallel.h"
 
 namespace frugal {
 namespace {
@@ -29,15 +30,27 @@ StepDescription full_step_description(Experiment& e, const StepDescription& plan
   StepDescription step = plan_step;
   size_t total = 0;
   Graph& g = *e.graph;
+  // Data parallel: the gradients live in the layout's buffers (one flat buffer, or ZeRO-2's slots and
+  // shard, whose views alias), not one buffer per parameter.
+  const FlatParameters* flat = e.data_parallel ? &e.data_parallel->flat() : nullptr;
+  if (flat)
+    for (const auto& [name, bytes] : flat->gradient_buffers())
+      add_persistent(step, name, "", bytes, MemoryCategory::Gradients, total);
+  size_t weight_bytes = 0;
   for (int i = 0; i < g.size(); ++i) {
     const std::string& layer = g.layer(i).name();
     for (Parameter* p : g.layer(i).parameters()) {
       add_persistent(step, p->name, layer, p->value.nbytes(), MemoryCategory::Weights, total);
-      if (p->grad.defined()) add_persistent(step, p->name + ".grad", layer, p->grad.nbytes(), MemoryCategory::Gradients, total);
+      if (p->trainable) weight_bytes += p->value.nbytes();
+      if (p->grad.defined() && !flat)
+        add_persistent(step, p->name + ".grad", layer, p->grad.nbytes(), MemoryCategory::Gradients, total);
     }
     for (Parameter* p : e.executor->mode(i).state())
       add_persistent(step, p->name, layer, p->value.nbytes(), MemoryCategory::OptimizerState, total);
   }
+  if (flat && flat->weights().nbytes() > weight_bytes)  // alignment and chunk padding of the flat layout
+    add_persistent(step, "data-parallel padding", "", flat->weights().nbytes() - weight_bytes, MemoryCategory::Weights,
+                   total);
   if (e.optimizer)
     for (const auto& [name, t] : e.optimizer->state())
       add_persistent(step, name, "", t.nbytes(), MemoryCategory::OptimizerState, total);
@@ -46,7 +59,7 @@ StepDescription full_step_description(Experiment& e, const StepDescription& plan
 }
 
 void check_training_budget(Experiment& e, int64_t batch) {
-  const double budget_mb = e.config.at("memory").value("budget_mb", 0.0);
+  const double budget_mb = e.config.at("memory").at("budget_mb").get<double>();
   if (budget_mb <= 0) return;
   size_t persistent = 0;
   StepDescription full = full_step_description(e, e.step_schedule->plan(batch), &persistent);
@@ -61,8 +74,15 @@ size_t persistent_device_bytes(Experiment& e, Device device) {
     if (t.defined() && t.device() == device) total += aligned_bytes(t.nbytes());
   };
   Graph& g = *e.graph;
+  // Data parallel: weights and gradients are views of the layout's buffers (ZeRO-2's gradient views alias).
+  const FlatParameters* flat = e.data_parallel ? &e.data_parallel->flat() : nullptr;
+  if (flat && g.device() == device) {
+    add(flat->weights());
+    for (const auto& [name, bytes] : flat->gradient_buffers()) total += aligned_bytes(bytes);
+  }
   for (int i = 0; i < g.size(); ++i) {
     for (Parameter* p : g.layer(i).parameters()) {
+      if (flat && p->trainable) continue;
       add(p->value);
       add(p->grad);
     }
@@ -75,6 +95,15 @@ size_t persistent_device_bytes(Experiment& e, Device device) {
 
 MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json extra, size_t staging_bytes) {
   extra["parameters"] = trainable_parameter_count(*e.graph);
+  DataParallel* dp = e.data_parallel.get();
+  if (dp) {
+    const DistributedOptions& o = dp->options();
+    extra["ranks"] = dp->size();
+    extra["bytes"] = "per rank (rank " + std::to_string(dp->rank()) + ")";
+    extra["sharding"] = o.shard_gradients ? "optimizer state + gradients (ZeRO-2)"
+                        : o.shard_optimizer_state ? "optimizer state (ZeRO-1)"
+                                                  : "none";
+  }
   MemoryReport report = e.step_schedule->memory_report(e, batch, std::move(extra));
   const Device device = e.graph->device();
   if (device != Device::CPU) {
@@ -85,6 +114,23 @@ MemoryReport training_memory_report(Experiment& e, int64_t batch, nlohmann::json
     report.device.planned_bytes =
         e.step_schedule->planner().predicted_peak_bytes() + persistent_device_bytes(e, device) + staging_bytes;
     report.device.stats = rt.memory_stats();
+  }
+  if (dp) {
+    // Every rank's peak and its breakdown by category, so the per-rank saving of sharding is visible.
+    std::vector<double> mine = {static_cast<double>(report.peak_bytes), static_cast<double>(report.peak_rss_bytes)};
+    for (size_t c : report.by_category_at_peak) mine.push_back(static_cast<double>(c));
+    std::vector<double> all(mine.size() * static_cast<size_t>(dp->size()));
+    dp->comm().all_gather(mine.data(), all.data(), mine.size() * sizeof(double), "memory report");
+    nlohmann::json per_rank = nlohmann::json::array();
+    for (int r = 0; r < dp->size(); ++r) {
+      const double* v = &all[mine.size() * static_cast<size_t>(r)];
+      nlohmann::json categories = nlohmann::json::object();
+      for (int c = 0; c < kNumMemoryCategories; ++c)
+        categories[memory_category_name(static_cast<MemoryCategory>(c))] = static_cast<size_t>(v[2 + c]);
+      per_rank.push_back({{"rank", r}, {"peak_bytes", static_cast<size_t>(v[0])},
+                          {"peak_rss_bytes", static_cast<size_t>(v[1])}, {"by_category", categories}});
+    }
+    report.extra["per_rank"] = per_rank;
   }
   return report;
 }

@@ -7,6 +7,7 @@
 
 #include "core/config/key_path.h"
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace frugal {
 namespace {
@@ -41,7 +42,10 @@ class DuplicateKeyGuard {
  public:
   explicit DuplicateKeyGuard(const std::string& source) : source_(source) {}
 
-  bool operator()(int /*depth*/, json::parse_event_t event, const json& parsed) {
+  bool operator()(int depth, json::parse_event_t event, const json& parsed) {
+    if (depth > kMaxJsonDepth)
+      throw ConfigError(source_ + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at '" +
+                        (frames_.empty() ? std::string() : frames_.back().current) + "'");
     switch (event) {
       case json::parse_event_t::object_start: open(false); break;
       case json::parse_event_t::array_start: open(true); break;

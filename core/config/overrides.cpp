@@ -1,6 +1,7 @@
 #include "core/config/overrides.h"
 
 #include <cctype>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "core/config/merge.h"
 #include "core/config/validate.h"
 #include "core/error.h"
+#include "core/json_depth.h"
 
 namespace frugal {
 namespace {
@@ -35,7 +37,11 @@ std::vector<Segment> split_key_path(const std::string& path, const std::string& 
       const std::string digits = close == std::string::npos ? "" : path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
         throw bad("expected [<index>] at position " + std::to_string(i));
-      segments.push_back({"", std::stoul(digits)});
+      std::size_t index = 0;
+      const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+      if (err != std::errc() || end != digits.data() + digits.size())
+        throw bad("index " + digits + " at position " + std::to_string(i) + " is too large");
+      segments.push_back({"", index});
       i = close + 1;
       continue;
     }
@@ -66,11 +72,25 @@ const Schema& container_alternative(const Schema& schema, bool want_array) {
 }  // namespace
 
 ConfigOverride parse_override(const std::string& text) {
+  // Config values must be UTF-8 like the JSON they join: anything else could never be written to the run's
+  // config.json or shown in a message (nlohmann::json refuses to dump it).
+  try {
+    json(text).dump();
+  } catch (const json::type_error&) {
+    throw ConfigError("override '" + text + "' is not valid UTF-8 text");
+  }
   const std::size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("override '" + text + "': expected key.path=value, e.g. train.epochs=1");
   ConfigOverride o{text, text.substr(0, eq), text.substr(eq + 1)};
   split_key_path(o.key_path, text);  // reject malformed paths early
+  // A value nests no deeper than a config file may (core/json_depth.h).
+  [[maybe_unused]] const json nesting_checked =
+      json::parse(o.raw_value, json_depth_limit<json>([&] {
+                    return ConfigError("override '" + (text.size() > 60 ? text.substr(0, 60) + "..." : text) +
+                                       "': the value nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+                  }),
+                  /*allow_exceptions=*/false);
   return o;
 }
 

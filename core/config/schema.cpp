@@ -1,5 +1,6 @@
 #include "core/config/schema.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
@@ -9,6 +10,8 @@ namespace {
 
 // Bounds print as integers when they are whole numbers: ">= 1" rather than ">= 1.000000".
 std::string format_bound(double v) {
+  if (std::fabs(v) < 9.2e18 && v == std::trunc(v))
+    return std::to_string(static_cast<long long>(v));  // 1048576, not 1.04858e+06
   std::ostringstream out;
   out << v;
   return out.str();

@@ -5,6 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <streambuf>
@@ -75,6 +80,40 @@ class FdStreamBuf : public std::streambuf {
   int error_ = 0;
 };
 
+// The test hooks of atomic_file.h.
+struct WriteHooks {
+  std::string fail_name;  // FRUGAL_TEST_FAIL_WRITE: file name ...
+  int fail_at = 0;        // ... and which of its writes fails (1-based); 0 = none
+  int slow_ms = 0;        // FRUGAL_TEST_SLOW_WRITE_MS
+  std::mutex mutex;
+  std::map<std::string, int> writes;  // writes so far per file name
+
+  WriteHooks() {
+    if (const char* fail = std::getenv("FRUGAL_TEST_FAIL_WRITE")) {
+      const std::string spec = fail;
+      const size_t hash = spec.rfind('#');
+      fail_name = spec.substr(0, hash);
+      fail_at = hash == std::string::npos ? 1 : std::atoi(spec.c_str() + hash + 1);
+    }
+    if (const char* slow = std::getenv("FRUGAL_TEST_SLOW_WRITE_MS")) slow_ms = std::atoi(slow);
+  }
+  // True when this write of `path` is the one to fail.
+  bool injected_failure(const std::string& path) {
+    if (fail_at <= 0) return false;
+    const std::string name = std::filesystem::path(path).filename().string();
+    std::lock_guard<std::mutex> lock(mutex);
+    return name == fail_name && ++writes[name] == fail_at;
+  }
+  void maybe_sleep() const {
+    if (slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
+  }
+};
+
+WriteHooks& hooks() {
+  static WriteHooks instance;
+  return instance;
+}
+
 // fsync the directory holding `path`, so the rename itself survives a crash. Filesystems that cannot
 // sync a directory (EINVAL, ENOTSUP) are accepted: the rename is as durable as they allow.
 void sync_parent_directory(const std::string& path) {
@@ -115,6 +154,8 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     if (buf.error()) fail("writing '" + tmp + "' failed", buf.error());
     if (!out) fail("the stream writing '" + tmp + "' went bad", 0);
   }
+  if (hooks().injected_failure(path)) fail("writing '" + tmp + "' failed (injected by FRUGAL_TEST_FAIL_WRITE)", ENOSPC);
+  hooks().maybe_sleep();
   if (::fsync(fd) != 0) fail("fsync of '" + tmp + "' failed", errno);
   int close_result = ::close(fd);
   fd = -1;
@@ -127,6 +168,26 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   write_file_atomic(path, [&](std::ostream& out) {
     out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
   });
+}
+
+void rename_durable(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    throw IoError("cannot rename '" + from + "' to '" + to + "': " + errno_text(errno));
+  sync_parent_directory(to);
+}
+
+void replace_symlink_atomic(const std::string& link, const std::string& target) {
+  const std::string tmp = link + ".tmp." + std::to_string(::getpid());
+  ::unlink(tmp.c_str());  // left by an earlier process with our pid, if any
+  if (::symlink(target.c_str(), tmp.c_str()) != 0)
+    throw IoError("cannot create the link '" + tmp + "' to point '" + link + "' at '" + target + "': " +
+                  errno_text(errno));
+  if (::rename(tmp.c_str(), link.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError("cannot point '" + link + "' at '" + target + "': " + errno_text(err));
+  }
+  sync_parent_directory(link);
 }
 
 std::string read_file(const std::string& path) {

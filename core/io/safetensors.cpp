@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/counts.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/json_depth.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian and is copied to and from memory as is");
@@ -100,13 +102,13 @@ EntrySpec parse_entry(const std::string& file, const std::string& name, const Or
   if (shape.size() > static_cast<size_t>(Shape::kMaxDims))
     throw DataError(where + ": shape " + shape.dump() + " has more than " +
                     std::to_string(Shape::kMaxDims) + " dimensions");
-  // Bounding the element count keeps the byte count (at most 8 bytes each) and Shape::numel() in range.
+  // Shape::numel()'s bound (core/counts.h), checked here so the message names the file and the tensor.
   uint64_t nonzero_elements = 1;
   bool has_zero_dim = false;
   std::vector<int64_t> dims;
   for (const auto& d : shape) {
     uint64_t n = read_count(d, where + ": shape dimension");
-    if (n != 0 && nonzero_elements > (uint64_t(1) << 60) / n)
+    if (n != 0 && nonzero_elements > static_cast<uint64_t>(kMaxElements) / n)
       throw DataError(where + ": shape " + shape.dump() + " has too many elements");
     if (n == 0) has_zero_dim = true;
     else nonzero_elements *= n;
@@ -203,7 +205,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   OrderedJson header;
   try {
-    header = OrderedJson::parse(header_text);
+    header = OrderedJson::parse(
+        header_text, json_depth_limit<OrderedJson>([&] {
+          return DataError(where + ": header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        }));
   } catch (const nlohmann::json::parse_error& e) {
     throw DataError(where + ": header is not valid JSON: " + e.what());
   }

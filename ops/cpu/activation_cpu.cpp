@@ -94,6 +94,12 @@ ActivationKind parse_activation(const std::string& name) {
   throw ConfigError("unknown activation '" + name + "'; expected one of: " + valid);
 }
 
+std::vector<std::string> activation_names() {
+  std::vector<std::string> names;
+  for (const NamedKind& nk : kNames) names.push_back(nk.name);
+  return names;
+}
+
 const char* activation_name(ActivationKind k) {
   for (const NamedKind& nk : kNames)
     if (nk.kind == k) return nk.name;

@@ -169,4 +169,26 @@ void batchnorm_relu_backward_cpu(int64_t n, int64_t c, int64_t s, const float* x
   }
 }
 
+void batchnorm_backward_data_given_means_cpu(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift,
+                                             const float* x_scale, const float* dy, const float* gamma,
+                                             const float* invstd, const float* mean_dy, const float* mean_dy_xhat,
+                                             float* dx) {
+#pragma omp parallel for schedule(static) if (n * c * s >= kParallelMinElements)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float shift = x_shift ? x_shift[ch] : 0.0f, scale = x_scale ? x_scale[ch] : 1.0f;
+    const float k = (gamma ? gamma[ch] : 1.0f) * invstd[ch];
+    const float m_dy = mean_dy[ch], m_dy_xhat = mean_dy_xhat[ch];
+    for_each_run(n, c, s, ch, [&](int64_t run) {
+      const float* xr = x + run;
+      const float* dyr = dy + run;
+      float* dxr = dx + run;
+#pragma omp simd
+      for (int64_t j = 0; j < s; ++j) {
+        const float xhat = (xr[j] - shift) * scale;
+        dxr[j] = k * (dyr[j] - m_dy - xhat * m_dy_xhat);
+      }
+    });
+  }
+}
+
 }  // namespace frugal

@@ -46,4 +46,13 @@ void batchnorm_relu_backward_cpu(int64_t n, int64_t c, int64_t s, const float* x
                                  const float* gamma, const float* beta, const float* save_mean,
                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta);
 
+// The data gradient of a BatchNorm whose statistics span several data-parallel replicas: per channel,
+// dx = gamma*invstd * (dy - mean_dy - xhat * mean_dy_xhat), where the two means are over the global batch
+// (summed across replicas by the caller) and xhat = (x - x_shift) * x_scale (x_shift and x_scale null:
+// x is xhat). dx may alias dy.
+void batchnorm_backward_data_given_means_cpu(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift,
+                                             const float* x_scale, const float* dy, const float* gamma,
+                                             const float* invstd, const float* mean_dy, const float* mean_dy_xhat,
+                                             float* dx);
+
 }  // namespace frugal

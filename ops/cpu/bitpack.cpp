@@ -126,6 +126,7 @@ void unpack_fixed(const uint8_t* packed, int64_t count, uint8_t* codes) {
 
 void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* packed) {
   check_bits(bits);
+  if (count == 0) return;  // the buffers of no codes may be null, which memcpy must not see
   switch (bits) {
     case 1: return pack_fixed<1>(codes, count, packed);
     case 2: return pack_fixed<2>(codes, count, packed);
@@ -140,6 +141,7 @@ void pack_codes(const uint8_t* codes, int64_t count, int bits, uint8_t* packed) 
 
 void unpack_codes(const uint8_t* packed, int64_t count, int bits, uint8_t* codes) {
   check_bits(bits);
+  if (count == 0) return;
   switch (bits) {
     case 1: return unpack_fixed<1>(packed, count, codes);
     case 2: return unpack_fixed<2>(packed, count, codes);

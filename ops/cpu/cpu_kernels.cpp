@@ -88,6 +88,13 @@ class CpuKernels final : public Kernels {
                                const float* save_invstd, float* dx, float* dgamma, float* dbeta) const override {
     batchnorm_relu_backward_cpu(n, c, s, x, dz, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta);
   }
+  void batchnorm_backward_data_given_means(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift,
+                                           const float* x_scale, const float* dy, const float* gamma,
+                                           const float* invstd, const float* mean_dy, const float* mean_dy_xhat,
+                                           float* dx) const override {
+    batchnorm_backward_data_given_means_cpu(n, c, s, x, x_shift, x_scale, dy, gamma, invstd, mean_dy, mean_dy_xhat,
+                                            dx);
+  }
 
   bool conv2d_winograd_applies(const Conv2dGeometry& g) const override { return winograd_applies(g); }
   size_t conv2d_forward_workspace_bytes(const Conv2dGeometry& g) const override {

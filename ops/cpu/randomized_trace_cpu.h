@@ -1,5 +1,5 @@
 // Randomized trace estimation of the weight gradient of conv and linear layers (XConv, Louboutin et al.
-// 2021; ALGORITHMS.md section 1). The forward pass keeps a sketch of the input X (its projection onto r
+// 2021; docs/algorithms.md §1). The forward pass keeps a sketch of the input X (its projection onto r
 // random probes) instead of X; the backward pass regenerates the probes and estimates dW from the sketch
 // and dY. The estimate is exactly unbiased: probes are shifted with zero fill (im2col of the probe
 // image with the conv's own stride, padding and dilation), never circularly.

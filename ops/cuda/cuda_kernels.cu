@@ -5,6 +5,7 @@
 #include "ops/cuda/cuda_runtime.h"
 #include "ops/cuda/dense_kernels_cuda.h"
 #include "ops/cuda/mode_kernels_cuda.h"
+#include "ops/cuda/sync_batchnorm_cuda.h"
 #include "ops/kernels.h"
 
 namespace frugal {
@@ -65,6 +66,13 @@ class CudaKernels final : public Kernels {
                                const float* beta, const float* save_mean, const float* save_invstd, float* dx,
                                float* dgamma, float* dbeta) const override {
     cuda::batchnorm_relu_backward(n, c, s, x, dz, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta);
+  }
+  void batchnorm_backward_data_given_means(int64_t n, int64_t c, int64_t s, const float* x, const float* x_shift,
+                                           const float* x_scale, const float* dy, const float* gamma,
+                                           const float* invstd, const float* mean_dy, const float* mean_dy_xhat,
+                                           float* dx) const override {
+    cuda::batchnorm_backward_data_given_means(n, c, s, x, x_shift, x_scale, dy, gamma, invstd, mean_dy, mean_dy_xhat,
+                                              dx);
   }
   bool conv2d_winograd_applies(const Conv2dGeometry& g) const override { return cuda::conv2d_winograd_applies(g); }
   size_t conv2d_forward_workspace_bytes(const Conv2dGeometry& g) const override {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -116,6 +117,35 @@ TEST_F(AtomicFileTest, EmptyContentsGiveAnEmptyFile) {
   write_file_atomic(path("empty"), std::string());
   EXPECT_EQ(fs::file_size(path("empty")), 0u);
   EXPECT_EQ(read_file(path("empty")), "");
+}
+
+TEST_F(AtomicFileTest, ReplacingALinkPointsItAtTheNewTargetAndLeavesNoTemporary) {
+  fs::create_directories(path("a"));
+  fs::create_directories(path("b"));
+  replace_symlink_atomic(path("latest"), "a");
+  EXPECT_EQ(fs::read_symlink(path("latest")), fs::path("a"));
+  replace_symlink_atomic(path("latest"), "b");
+  EXPECT_EQ(fs::read_symlink(path("latest")), fs::path("b"));
+  std::vector<std::string> names = entries();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "latest"}));
+}
+
+TEST_F(AtomicFileTest, ALinkCannotReplaceAFolderAndTheErrorNamesIt) {
+  fs::create_directories(path("latest/x"));
+  const std::string message = message_of<IoError>([&] { replace_symlink_atomic(path("latest"), "a"); });
+  EXPECT_NE(message.find(path("latest")), std::string::npos) << message;
+  EXPECT_TRUE(fs::is_directory(path("latest/x")));
+}
+
+TEST_F(AtomicFileTest, RenameMovesAFolderAndNamesBothPathsOnFailure) {
+  fs::create_directories(path("partial"));
+  write_file_atomic(path("partial/f"), "x");
+  rename_durable(path("partial"), path("done"));
+  EXPECT_EQ(read_file(path("done/f")), "x");
+  const std::string message = message_of<IoError>([&] { rename_durable(path("partial"), path("done2")); });
+  EXPECT_NE(message.find(path("partial")), std::string::npos) << message;
+  EXPECT_NE(message.find(path("done2")), std::string::npos) << message;
 }
 
 }  // namespace

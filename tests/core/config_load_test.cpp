@@ -66,6 +66,14 @@ TEST(ConfigLoad, DuplicateKeyIsAnErrorNamingItsPath) {
       "x.json: duplicate key 'l[2].a'");
 }
 
+TEST(ConfigLoad, NestingDeeperThanTheLimitIsAnErrorNamingWhere) {
+  // 100000 levels once took minutes (key paths rebuilt at every level) and later overflowed the stack.
+  const std::string deep = R"({"name": "run", "model": {"hidden": )" + std::string(100000, '[') +
+                           std::string(100000, ']') + "}}";
+  EXPECT_TRUE(has_substr(config_error_of([&] { parse_strict_json(deep, "x.json"); }),
+                         "x.json: nested deeper than 64 levels at 'model.hidden"));
+}
+
 TEST(ConfigLoad, SameKeyInDifferentObjectsIsFine) {
   json parsed = parse_strict_json(R"({"a": {"k": 1}, "b": {"k": 2}, "l": [{"k": 3}, {"k": 4}]})", "x.json");
   EXPECT_EQ(parsed["l"][1]["k"], 4);

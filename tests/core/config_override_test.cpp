@@ -131,6 +131,17 @@ TEST_F(ConfigOverride, MalformedOverridesAreErrors) {
   EXPECT_TRUE(has_substr(error({"layers[x].bits=3"}), "malformed key path 'layers[x].bits'"));
 }
 
+TEST_F(ConfigOverride, ValueThatIsNotUtf8IsAnError) {
+  // Found by the config fuzz target: such a string was accepted, then dumping the config threw.
+  EXPECT_EQ(error({"name=ab\xCB\xD1"}), "override 'name=ab\xCB\xD1' is not valid UTF-8 text");
+  EXPECT_EQ(load({"name=caf\xC3\xA9"})["name"], "caf\xC3\xA9");  // é in UTF-8 is fine
+}
+
+TEST_F(ConfigOverride, ValueNestedDeeperThanAConfigMayBeIsAnError) {
+  EXPECT_TRUE(has_substr(error({"model.hidden=" + std::string(1000, '[') + std::string(1000, ']')}),
+                         "the value nests deeper than 64 levels"));
+}
+
 TEST_F(ConfigOverride, KeyInsideAScalarIsAnError) {
   EXPECT_EQ(error({"name.first=a"}), "override 'name.first=a': 'name' is a string, it has no key 'first'");
 }

@@ -224,6 +224,12 @@ std::vector<CorruptCase> corrupt_cases() {
       {"TrailingBytes", with_header(good, eight + "junk"), ""},
       {"TruncatedData", with_header(good, eight.substr(0, 5)), "w"},
       {"MetadataValueNotAString", with_header(R"({"__metadata__": {"epoch": 3}})", ""), ""},
+      // 100000 nested arrays: dumping them for the message once overflowed the stack.
+      {"NestedTooDeep",
+       with_header(R"({"w": {"dtype": "F32", "shape": )" + std::string(100000, '[') + std::string(100000, ']') +
+                       R"(, "data_offsets": [0, 0]}})",
+                   ""),
+       ""},
   };
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "datasets/file_bytes.h"
 #include "datasets/jpeg.h"
 #include "tests/datasets/test_files.h"
 
@@ -134,6 +135,37 @@ TEST(Jpeg, DctScalingShrinksWhileTheShortSideStaysLargeEnough) {
   EXPECT_EQ(quarter.width, 24);
   EXPECT_EQ(quarter.height, 16);
   EXPECT_NEAR(quarter.pixels[3 * 50 + 1], 200, 3);
+}
+
+// A 64 x 64 JPEG of noise (so most of its bytes are image data, not headers).
+std::vector<uint8_t> noisy_jpeg(const TempDir& dir) {
+  testing::Bytes pixels(64 * 64 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 37 % 251);
+  testing::write_jpeg(dir.file("noise.jpg"), 64, 64, pixels);
+  return read_file_bytes(dir.file("noise.jpg"));
+}
+
+TEST(Jpeg, ImageDataThatEndsEarlyIsDataErrorNotAGrayPicture) {
+  TempDir dir;
+  const std::vector<uint8_t> bytes = noisy_jpeg(dir);
+  ASSERT_NO_THROW(decode_jpeg(bytes.data(), bytes.size(), "whole.jpg"));
+  EXPECT_THROW_WITH(decode_jpeg(bytes.data(), bytes.size() * 2 / 3, "cut.jpg"), DataError,
+                    {"cut.jpg", "Premature end"});
+}
+
+TEST(Jpeg, HeaderClaimingMorePixelsThanTheLimitIsRefusedBeforeDecoding) {
+  TempDir dir;
+  std::vector<uint8_t> bytes = noisy_jpeg(dir);
+  // The baseline frame header: FF C0, length (2), precision (1), height (2), width (2).
+  size_t sof = 0;
+  while (sof + 9 < bytes.size() && !(bytes[sof] == 0xFF && bytes[sof + 1] == 0xC0)) ++sof;
+  ASSERT_LT(sof + 9, bytes.size());
+  for (size_t at : {sof + 5, sof + 7}) bytes[at] = 0xFD, bytes[at + 1] = 0xE8;  // 65000
+  EXPECT_THROW_WITH(decode_jpeg(bytes.data(), bytes.size(), "huge.jpg"), DataError,
+                    {"huge.jpg", "65000 x 65000 pixels"});
+  int64_t width = 0, height = 0;  // the crop geometry reads the header first: refused there too
+  EXPECT_THROW_WITH(jpeg_dimensions(bytes.data(), bytes.size(), "huge.jpg", &width, &height), DataError,
+                    {"huge.jpg", "65000 x 65000 pixels"});
 }
 
 }  // namespace

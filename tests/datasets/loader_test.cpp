@@ -112,6 +112,53 @@ TEST(Loader, ShortLastBatchHasItsOwnSize) {
   EXPECT_FALSE(loader.next(b));
 }
 
+// Data parallelism: shard r of a step holds slice r of the unsharded loader's batch of batch * shards
+// samples, augmentation included, and every shard has the same number of steps.
+TEST(Loader, ShardsSplitEachStepOfTheUnshardedOrder) {
+  CodedDataset data(52);  // steps of 3 x 4 samples; without drop_last a short last step of 4 = 1 + 1 + 2
+  for (bool drop_last : {true, false}) {
+    LoaderOptions whole = augmented(1, 1);
+    whole.batch_size = 12;
+    whole.drop_last = drop_last;
+    Loader unsharded(data, whole);
+    const std::vector<Copied> want = epoch_batches(unsharded, 2);
+    std::vector<std::vector<Copied>> shards;
+    for (int64_t r = 0; r < 3; ++r) {
+      LoaderOptions o = whole;
+      o.batch_size = 4;
+      o.shard_rank = r;
+      o.shard_count = 3;
+      Loader loader(data, o);
+      EXPECT_EQ(loader.batches_per_epoch(), unsharded.batches_per_epoch());
+      shards.push_back(epoch_batches(loader, 2));
+    }
+    ASSERT_EQ(want.size(), drop_last ? 4u : 5u);
+    for (size_t b = 0; b < want.size(); ++b) {
+      Copied joined;
+      for (const auto& shard : shards) {
+        joined.images.insert(joined.images.end(), shard[b].images.begin(), shard[b].images.end());
+        joined.labels.insert(joined.labels.end(), shard[b].labels.begin(), shard[b].labels.end());
+      }
+      EXPECT_TRUE(joined == want[b]) << "step " << b;
+    }
+  }
+}
+
+TEST(Loader, AShortLastStepWithFewerSamplesThanShardsIsDropped) {
+  CodedDataset data(13);  // steps of 2 x 6: a last step of 1 sample for 2 shards
+  LoaderOptions o = options(6);
+  o.drop_last = false;
+  o.shard_count = 2;
+  o.shard_rank = 1;
+  Loader loader(data, o);
+  EXPECT_EQ(loader.batches_per_epoch(), 1);
+  loader.start_epoch(0);
+  Batch b;
+  ASSERT_TRUE(loader.next(b));
+  EXPECT_EQ(b.size, 6);
+  EXPECT_EQ(b.global_size, 12);
+}
+
 TEST(Loader, DropLastLeavesOutTheShortBatch) {
   CodedDataset data(50);
   Loader loader(data, options(8));

@@ -3,6 +3,8 @@
 // random resized crops.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cmath>
 
 #include "core/error.h"
@@ -288,6 +290,22 @@ TEST(ImageFolderPhotos, AFolderOfOnlyCorruptFilesIsADataError) {
   testing::write_file(dir.file("train/a/x.jpg"), {1, 2, 3});
   auto data = open_dataset(folder_at(dir.path(), 8, true), Split::Train);
   EXPECT_THROW_WITH(testing::sample_of(*data, 0), DataError, {"could be decoded"});
+}
+
+TEST(Png, HeaderClaimingMorePixelsThanTheLimitIsRefusedBeforeDecoding) {
+  TempDir dir;
+  testing::write_png(dir.file("p.png"), 8, 8, testing::solid_rgb(8, 8, 1, 2, 3), 3);
+  std::vector<uint8_t> bytes = read_file_bytes(dir.file("p.png"));
+  // IHDR follows the signature: length (4), "IHDR", width (4), height (4), 5 more bytes, CRC of type + data.
+  ASSERT_EQ(std::string(bytes.begin() + 12, bytes.begin() + 16), "IHDR");
+  for (size_t at : {16, 20}) bytes[at] = 0, bytes[at + 1] = 0, bytes[at + 2] = 0xFD, bytes[at + 3] = 0xE8;  // 65000
+  const uLong crc = crc32(0, bytes.data() + 12, 17);
+  for (int i = 0; i < 4; ++i) bytes[29 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+  int64_t width = 0, height = 0;
+  EXPECT_THROW_WITH(png_dimensions(bytes.data(), bytes.size(), "huge.png", &width, &height), DataError,
+                    {"huge.png", "65000 x 65000 pixels"});
+  RgbImage image;
+  EXPECT_THROW_WITH(decode_png(bytes.data(), bytes.size(), "huge.png", &image), DataError, {"huge.png", "65000"});
 }
 
 // --- the loader's random resized crops -------------------------------------------------------------

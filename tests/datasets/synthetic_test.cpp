@@ -87,10 +87,21 @@ TEST(Synthetic, LimitCapsTheSize) {
   EXPECT_EQ(open_dataset(opts, Split::Train)->size(), 30);
 }
 
+TEST(Synthetic, ClassCountWhosePrototypeCacheSizeWrapsIsNotCached) {
+  // 16 floats x 2^62 classes wraps to 0 in 64 bits: that once sized an empty cache and then wrote
+  // the prototypes through its null data pointer (found by the sanitized build).
+  DatasetOptions opts = synthetic(1);
+  opts.synthetic_shape = {1, 4, 4};
+  opts.synthetic_classes = int64_t{1} << 62;
+  auto data = open_dataset(opts, Split::Train);
+  std::vector<float> image = testing::sample_of(*data, 0);
+  for (float v : image) EXPECT_TRUE(v >= 0.0f && v <= 1.0f) << v;
+}
+
 TEST(Synthetic, ShapeThatIsNotChwIsConfigError) {
   DatasetOptions opts = synthetic(1);
   opts.synthetic_shape = {28, 28};
-  EXPECT_THROW_WITH(open_dataset(opts, Split::Train), ConfigError, {"synthetic_shape", "[28, 28]"});
+  EXPECT_THROW_WITH(open_dataset(opts, Split::Train), ConfigError, {"synthetic.shape", "[28, 28]"});
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
 // Runs the frugal binary (path from FRUGAL_BIN, set by CMake) and captures its output and exit code.
 #pragma once
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <initializer_list>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace frugal::e2e {
@@ -20,8 +25,9 @@ inline std::string frugal_binary() {
   return bin ? bin : FRUGAL_BIN_PATH;
 }
 
-inline CliResult run_frugal(const std::string& args) {
-  std::string cmd = frugal_binary() + " " + args + " 2>&1";
+// `env`: assignments put before the command, e.g. "FRUGAL_TEST_SLOW_WRITE_MS=10".
+inline CliResult run_frugal(const std::string& args, const std::string& env = "") {
+  std::string cmd = env + (env.empty() ? "" : " ") + frugal_binary() + " " + args + " 2>&1";
   CliResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -61,6 +67,15 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A user error: exit code 2 and every fragment (a key path, a file name) in the output.
+inline ::testing::AssertionResult is_user_error(const CliResult& r, std::initializer_list<std::string> fragments) {
+  if (r.exit_code != 2) return ::testing::AssertionFailure() << "exit code " << r.exit_code << ", not 2:\n" << r.output;
+  for (const std::string& f : fragments)
+    if (r.output.find(f) == std::string::npos)
+      return ::testing::AssertionFailure() << "'" << f << "' not in:\n" << r.output;
+  return ::testing::AssertionSuccess();
+}
 
 // A small, quick synthetic-data MLP config (with dropout, so RNG streams are exercised).
 inline nlohmann::json tiny_config(const std::string& name) {

@@ -213,5 +213,24 @@ TEST(StaticPlanner, HoldsOneArenaAndHandsOutItsOffsets) {
   EXPECT_EQ(planner.system_allocations(), 1u);
 }
 
+// A step whose largest buffer (2^62 bytes) no system can hold: every planner's refusal is a
+// MemoryBudgetError naming that buffer and its layer, not an empty owner.
+TEST_P(EveryPlanner, RefusedMemoryNamesTheBufferAndItsLayer) {
+  StepDescription step;
+  step.schedule = {{"fc1", "forward"}, {"fc2", "forward"}};
+  step.buffers = {{0, 1024, MemoryCategory::Activations, 0, 1, "fc1/output", "fc1"},
+                  {1, size_t{1} << 62, MemoryCategory::Activations, 1, 1, "fc2/output", "fc2"}};
+  auto planner = make_planner(GetParam());
+  try {
+    planner->plan(step);
+    replay_step(*planner, step);
+    FAIL() << "2^62 bytes were granted";
+  } catch (const MemoryBudgetError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
+    EXPECT_NE(message.find("'fc2/output' of layer 'fc2'"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace frugal

@@ -3,6 +3,7 @@
 // bias of a biased one.
 #include <gtest/gtest.h>
 
+#include "tests/training/config_sections.h"
 #include "training/gradcheck.h"
 #include "training/models/model_builder.h"
 #include "training/modes/registry.h"
@@ -26,7 +27,7 @@ struct Net {
   std::unique_ptr<Graph> graph = small_cnn();
   std::unique_ptr<Executor> executor;
   explicit Net(const nlohmann::json& backward) {
-    executor = std::make_unique<Executor>(*graph, assign_backward_modes(*graph, backward, 4), "naive", 3);
+    executor = std::make_unique<Executor>(*graph, testing_support::assign_modes(*graph, backward, 4), "naive", 3);
   }
 };
 

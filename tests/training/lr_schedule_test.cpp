@@ -98,7 +98,7 @@ TEST(LrSchedule, CosineStartsAfterWarmupAndSpansTheRemainingSteps) {
 
 TEST(LrSchedule, UnknownNameIsAConfigErrorNamingTheKey) {
   std::string message = config_error_of(options("linear", 0.1f, 1, 1));
-  EXPECT_NE(message.find("'name'"), std::string::npos) << message;
+  EXPECT_NE(message.find("schedule.name"), std::string::npos) << message;
   EXPECT_NE(message.find("linear"), std::string::npos) << message;
 }
 
@@ -106,30 +106,30 @@ TEST(LrSchedule, UnsortedMilestonesAreAConfigErrorNamingTheKey) {
   LrScheduleOptions o = options("multistep", 0.1f, 10, 1);
   o.milestones_epochs = {5, 3};
   std::string message = config_error_of(o);
-  EXPECT_NE(message.find("'milestones_epochs'"), std::string::npos) << message;
+  EXPECT_NE(message.find("schedule.milestones"), std::string::npos) << message;
   EXPECT_NE(message.find("[5, 3]"), std::string::npos) << message;
 }
 
 TEST(LrSchedule, RepeatedMilestonesAreAConfigError) {
   LrScheduleOptions o = options("multistep", 0.1f, 10, 1);
   o.milestones_epochs = {3, 3};
-  EXPECT_NE(config_error_of(o).find("'milestones_epochs'"), std::string::npos);
+  EXPECT_NE(config_error_of(o).find("schedule.milestones"), std::string::npos);
 }
 
 TEST(LrSchedule, CosineWarmupCoveringEveryStepIsAConfigErrorNamingWarmupEpochs) {
   LrScheduleOptions o = options("cosine", 0.1f, 2, 10);
   o.warmup_epochs = 2;
-  EXPECT_NE(config_error_of(o).find("'warmup_epochs'"), std::string::npos);
+  EXPECT_NE(config_error_of(o).find("schedule.warmup_epochs"), std::string::npos);
 }
 
 TEST(LrSchedule, CosineMinLrAboveBaseLrIsAConfigErrorNamingMinLr) {
   LrScheduleOptions o = options("cosine", 0.1f, 2, 10);
   o.min_lr = 0.2f;
-  EXPECT_NE(config_error_of(o).find("'min_lr'"), std::string::npos);
+  EXPECT_NE(config_error_of(o).find("schedule.min_lr"), std::string::npos);
 }
 
 TEST(LrSchedule, ZeroStepsPerEpochIsAConfigErrorNamingTheKey) {
-  EXPECT_NE(config_error_of(options("constant", 0.1f, 2, 0)).find("'steps_per_epoch'"), std::string::npos);
+  EXPECT_NE(config_error_of(options("constant", 0.1f, 2, 0)).find("steps per epoch"), std::string::npos);
 }
 
 TEST(LrSchedule, NegativeStepIsAnInternalError) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "tests/training/config_sections.h"
 #include "core/error.h"
 #include "ops/norm.h"
 #include "training/executor.h"
@@ -21,7 +22,7 @@ const Shape kCifar{3, 32, 32};
 const Shape kImageNet{3, 224, 224};
 
 std::unique_ptr<Graph> build(const json& model, const Shape& sample, int64_t classes) {
-  return build_model(model, sample, classes, 7);
+  return build_model(testing_support::validated_section("model", model), sample, classes, 7);
 }
 
 // Like torchvision's sum(p.numel() for p in model.parameters()): trainable tensors only.

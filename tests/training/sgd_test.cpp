@@ -228,7 +228,7 @@ TEST(Sgd, NesterovWithoutMomentumIsAConfigErrorNamingTheOption) {
     make_sgd({&w}, SgdOptions{0.0f, 0.0f, 0.0f, true});
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("'nesterov'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("optimizer.nesterov"), std::string::npos) << e.what();
   }
 }
 
@@ -238,7 +238,7 @@ TEST(Sgd, NegativeWeightDecayIsAConfigErrorNamingTheOption) {
     make_sgd({&w}, SgdOptions{0.9f, 0.0f, -0.1f, false});
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("'weight_decay'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("optimizer.weight_decay"), std::string::npos) << e.what();
   }
 }
 

@@ -30,11 +30,11 @@ int basic_block(ModelBuilder& b, const std::string& p, int x, int64_t planes, in
 
 std::unique_ptr<Graph> build_cifar_resnet(const nlohmann::json& model, const Shape& sample, int64_t classes,
                                           uint64_t seed) {
-  const int64_t depth = model.value("depth", 20);
+  const int64_t depth = model.at("depth").get<int64_t>();
   if (depth < 8 || (depth - 2) % 6 != 0)
     throw ConfigError("model.depth: a CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110), got " +
                       std::to_string(depth));
-  const int64_t n = (depth - 2) / 6, width = model.value("width", 16);
+  const int64_t n = (depth - 2) / 6, width = model.at("width").get<int64_t>();
   ModelBuilder b(seed, sample);
   int x = b.conv("conv1", b.input(), width, 3, 1, 1, false);
   x = b.batchnorm("bn1", x);

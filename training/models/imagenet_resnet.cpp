@@ -67,7 +67,7 @@ std::unique_ptr<Graph> build_imagenet_resnet(const nlohmann::json& model, const 
                                              uint64_t seed) {
   const ResnetLayout layout = layout_for(model.at("arch").get<std::string>());
   ModelBuilder b(seed, sample);
-  const bool cifar_stem = model.value("cifar_stem", true);
+  const bool cifar_stem = model.at("cifar_stem").get<bool>();
   int x = cifar_stem ? b.conv("conv1", b.input(), 64, 3, 1, 1, false)   // 3x3, stride 1
                      : b.conv("conv1", b.input(), 64, 7, 2, 3, false);  // 7x7, stride 2
   x = b.batchnorm("bn1", x);

@@ -3,6 +3,8 @@
 // checkpoints load into the equivalent PyTorch model.
 #pragma once
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +12,12 @@
 
 namespace frugal {
 
-// `model`: the resolved "model" config section; `sample_shape`: [C, H, W]; `num_classes` > 1.
+// The values model.arch takes, in the order the config schema lists them.
+const std::vector<std::string>& model_architectures();
+// The values model.layers[i].type takes (arch "sequential"): layers and every activation.
+std::vector<std::string> sequential_layer_types();
+
+// `model`: the validated "model" config section (every key with a schema default present); `sample_shape`: [C, H, W]; `num_classes` > 1.
 std::unique_ptr<Graph> build_model(const nlohmann::json& model, const Shape& sample_shape,
                                    int64_t num_classes, uint64_t seed);
 

@@ -38,11 +38,11 @@ int preact_bottleneck(ModelBuilder& b, const std::string& p, int x, int64_t plan
 
 std::unique_ptr<Graph> build_preact_resnet(const nlohmann::json& model, const Shape& sample, int64_t classes,
                                            uint64_t seed) {
-  const int64_t depth = model.value("depth", 164);
+  const int64_t depth = model.at("depth").get<int64_t>();
   if (depth < 11 || (depth - 2) % 9 != 0)
     throw ConfigError("model.depth: a pre-activation bottleneck ResNet has depth 9n+2 (56, 110, 164, 1001), got " +
                       std::to_string(depth));
-  const int64_t n = (depth - 2) / 9, width = model.value("width", 16);
+  const int64_t n = (depth - 2) / 9, width = model.at("width").get<int64_t>();
   ModelBuilder b(seed, sample);
   int x = b.conv("conv1", b.input(), width, 3, 1, 1, false);
   for (int stage = 0; stage < 3; ++stage) {

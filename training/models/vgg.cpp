@@ -43,7 +43,7 @@ std::unique_ptr<Graph> build_vgg(const nlohmann::json& model, const Shape& sampl
                       sample.str());
   const bool imagenet_head = sample[1] == kImageNetSize && sample[2] == kImageNetSize;
   const int64_t hidden = imagenet_head ? 4096 : 512;
-  const float p = model.value("dropout", 0.0f);
+  const float p = model.at("dropout").get<float>();
 
   ModelBuilder b(seed, sample);
   int x = b.input();

@@ -1,4 +1,4 @@
-// Direct feedback alignment (Nøkland 2016; spec: ALGORITHMS.md §4, TinyDFA). A network-level schedule:
+// Direct feedback alignment (Nøkland 2016; spec: docs/algorithms.md §4, TinyDFA). A network-level schedule:
 // every layer must run it (backward.default.mode = "dfa", no per-layer overrides to other modes).
 // The output error e = dL/dlogits [B, C] is sent straight to every injection point i (see
 // dfa_roles.h) as P_i = e·D_i with D_i [C, n_i] fixed and random (feedback.h: scale/sqrt(n_i)),

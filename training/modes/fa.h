@@ -1,4 +1,4 @@
-// Feedback alignment (Lillicrap et al. 2016; spec: ALGORITHMS.md §4): a Linear or Conv2d layer sends
+// Feedback alignment (Lillicrap et al. 2016; spec: docs/algorithms.md §4): a Linear or Conv2d layer sends
 // the error backward through a fixed random matrix B of its weight's shape instead of the weight,
 // dx = backward_data(dy, B); the weight and bias gradients are the exact ones from dy. A per-layer
 // mode: other layers may stay exact. The classifier's own update always uses the true error.

@@ -1,4 +1,4 @@
-// outer_product (Mem-AOP-GD, Hernandez et al.; ALGORITHMS.md section 5): the weight gradient of a linear
+// outer_product (Mem-AOP-GD, Hernandez et al.; docs/algorithms.md §5): the weight gradient of a linear
 // layer, dW = sum_b dY_b X_b^T, is a sum of B per-sample outer products; this mode applies only K of
 // them, chosen by a policy (topk, weighted, random), cutting the dW GEMM to K/B of its FLOPs. dX and the
 // bias gradient stay exact. Conv layers work the same way with one sample's im2col block as the "row":

@@ -1,5 +1,5 @@
 // Which K of the B per-sample outer products the outer_product mode applies (Mem-AOP-GD,
-// ALGORITHMS.md section 5). Scores are s_b = (|A_b| |G_b|)^2, the squared Frobenius norm of row b's
+// docs/algorithms.md §5). Scores are s_b = (|A_b| |G_b|)^2, the squared Frobenius norm of row b's
 // outer product G_b A_b^T.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// `quantized`: BLPA's approximate activations (Chakrabarti & Moseley 2019; ALGORITHMS.md §2). The
+// `quantized`: BLPA's approximate activations (Chakrabarti & Moseley 2019; docs/algorithms.md §2). The
 // forward is exact; what the backward reads is a K-bit code of each ReLU pre-activation y (normalised
 // by its channel's spread, grid aligned with the ReLU threshold so the mask is exact) instead of fp32.
 //

@@ -1,5 +1,5 @@
 // randomized_trace: conv (groups 1) and linear layers keep a sketch of their input instead of the input
-// (XConv, ALGORITHMS.md section 1). dX and the bias gradient stay exact; dW is an unbiased trace
+// (XConv, docs/algorithms.md §1). dX and the bias gradient stay exact; dW is an unbiased trace
 // estimate from the sketch and dY, with probes regenerated from (seed, layer index, step).
 //
 // Stash per layer, fp32, against 4*N*C*H*W bytes (linear 4*N*F) for exact:

@@ -64,26 +64,34 @@ std::vector<std::string> registered_backward_modes() {
 
 std::vector<std::unique_ptr<BackwardMode>> assign_backward_modes(Graph& graph, const nlohmann::json& backward,
                                                                  uint64_t seed) {
-  nlohmann::json def = backward.value("default", nlohmann::json{{"mode", "exact"}});
-  nlohmann::json overrides = backward.value("layers", nlohmann::json::array());
+  const nlohmann::json& def = backward.at("default");
+  const nlohmann::json& overrides = backward.at("layers");
   std::vector<bool> used(overrides.size(), false);
   std::vector<std::unique_ptr<BackwardMode>> modes;
   for (int i = 0; i < graph.size(); ++i) {
     Layer& layer = graph.layer(i);
-    nlohmann::json entry = def;
+    const nlohmann::json* entry = &def;
     std::string source = "backward.default";
+    // The first matching entry wins; later ones that also match count as used (they match a layer).
     for (size_t k = 0; k < overrides.size(); ++k)
       if (glob_match(overrides[k].at("match").get<std::string>(), layer.name())) {
-        entry = overrides[k];
-        source = "backward.layers[" + std::to_string(k) + "]";
+        if (entry == &def) {
+          entry = &overrides[k];
+          source = "backward.layers[" + std::to_string(k) + "]";
+        }
         used[k] = true;
       }
-    const std::string name = entry.value("mode", std::string("exact"));
+    const std::string name = entry->at("mode").get<std::string>();
     auto it = factories().find(name);
     if (it == factories().end())
       throw ConfigError(source + ".mode: backward mode '" + name + "' is not available in this build (available: " +
                         join(registered_backward_modes()) + ")");
-    auto mode = it->second(entry, layer, i, seed);
+    std::unique_ptr<BackwardMode> mode;
+    try {
+      mode = it->second(*entry, layer, i, seed);
+    } catch (const ConfigError& e) {  // a bad knob: say which entry of the config holds it
+      throw ConfigError(source + ": " + e.what());
+    }
     if (!mode->supports(layer)) {
       // The default applies to every layer, so a default that cannot serve a layer falls back to
       // exact there (or to the mode it names for that layer); an explicit override that cannot serve its layer is an error.

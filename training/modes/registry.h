@@ -1,7 +1,7 @@
 // Chooses each layer's backward mode from the config's "backward" section:
 //   {"default": {"mode": "exact"}, "layers": [{"match": "layer3.*.conv*", "mode": "quantized", "bits": 4}]}
 // Entries are matched by glob pattern ('*' any run of characters, '?' one character) on the layer
-// name; the last matching entry wins. A mode put on a layer it cannot serve is a ConfigError naming
+// name; the first matching entry wins. A mode put on a layer it cannot serve is a ConfigError naming
 // both, and so is a pattern that matches no layer.
 #pragma once
 #include <functional>

@@ -13,19 +13,19 @@ namespace {
 void check_options(const AdamWOptions& o) {
   auto require = [](bool ok, const char* key, float value, const char* expected) {
     if (!ok)
-      throw ConfigError(std::string("AdamW option '") + key + "' must be " + expected + ", got " +
+      throw ConfigError(std::string(key) + " must be " + expected + ", got " +
                         std::to_string(value));
   };
-  require(o.beta1 >= 0 && o.beta1 < 1, "beta1", o.beta1, "in [0, 1)");
-  require(o.beta2 >= 0 && o.beta2 < 1, "beta2", o.beta2, "in [0, 1)");
-  require(std::isfinite(o.eps) && o.eps >= 0, "eps", o.eps, "finite and >= 0");
-  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "weight_decay", o.weight_decay,
+  require(o.beta1 >= 0 && o.beta1 < 1, "optimizer.betas[0]", o.beta1, "in [0, 1)");
+  require(o.beta2 >= 0 && o.beta2 < 1, "optimizer.betas[1]", o.beta2, "in [0, 1)");
+  require(std::isfinite(o.eps) && o.eps >= 0, "optimizer.eps", o.eps, "finite and >= 0");
+  require(std::isfinite(o.weight_decay) && o.weight_decay >= 0, "optimizer.weight_decay", o.weight_decay,
           "finite and >= 0");
 }
 
 class AdamW final : public PerParameterStateOptimizer {
  public:
-  AdamW(std::vector<Parameter*> params, AdamWOptions opts, Allocator* alloc)
+  AdamW(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc)
       : PerParameterStateOptimizer("AdamW", std::move(params), {"exp_avg", "exp_avg_sq"}, alloc),
         opts_(opts) {}
 
@@ -47,8 +47,8 @@ class AdamW final : public PerParameterStateOptimizer {
     s.neg_step_size = static_cast<float>(-(lr_d / (1.0 - std::pow(beta1, t))));
     s.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
     kernels_for(param.value.device())
-        .adamw_update(param.value.numel(), s, param.value.device_f32(), param.grad.device_f32(),
-                      slot.buffers[0].device_f32(), slot.buffers[1].device_f32());
+        .adamw_update(slot.count, s, slot.value_data(), slot.grad_data(), slot.buffers[0].device_f32(),
+                      slot.buffers[1].device_f32());
   }
 
  private:
@@ -58,6 +58,10 @@ class AdamW final : public PerParameterStateOptimizer {
 }  // namespace
 
 std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts, Allocator* alloc) {
+  return make_adamw_for_slices({params.begin(), params.end()}, opts, alloc);
+}
+
+std::unique_ptr<Optimizer> make_adamw_for_slices(std::vector<ParameterSlice> params, AdamWOptions opts, Allocator* alloc) {
   check_options(opts);
   return std::make_unique<AdamW>(std::move(params), opts, alloc);
 }

@@ -10,6 +10,7 @@
 #include "core/allocator.h"
 #include "core/parameter.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 
 namespace frugal {
 
@@ -21,6 +22,9 @@ struct AdamWOptions {
 // "<param>.exp_avg_sq". Throws ConfigError naming the option for betas outside [0, 1) or negative
 // eps / weight_decay.
 std::unique_ptr<Optimizer> make_adamw(std::vector<Parameter*> params, AdamWOptions opts,
+                                      Allocator* alloc = nullptr);
+// The same over slices of parameters (a rank's shard of the optimizer state, training/distributed/).
+std::unique_ptr<Optimizer> make_adamw_for_slices(std::vector<ParameterSlice> params, AdamWOptions opts,
                                       Allocator* alloc = nullptr);
 
 }  // namespace frugal

@@ -25,9 +25,13 @@ struct LrScheduleOptions {
   int64_t steps_per_epoch = 1;
 };
 
+// "constant", "multistep", "cosine": the names LrScheduleOptions::name takes (the schema enumerates these).
+const std::vector<std::string>& lr_schedule_names();
+
 class LrSchedule {
  public:
-  // Throws ConfigError naming the option at fault (unknown name, unsorted milestones, ...).
+  // Throws ConfigError naming the config key at fault (schedule.milestones, optimizer.lr, ...): each
+  // option is the config key of the same meaning.
   explicit LrSchedule(LrScheduleOptions opts);
   float lr_at(int64_t step) const;  // InternalError for step < 0
   int64_t warmup_steps() const { return warmup_steps_; }

@@ -16,13 +16,13 @@ std::string describe(const Tensor& t) { return std::string(dtype_name(t.dtype())
 }  // namespace
 
 PerParameterStateOptimizer::PerParameterStateOptimizer(const char* optimizer_name,
-                                                       std::vector<Parameter*> params,
+                                                       std::vector<ParameterSlice> params,
                                                        std::vector<std::string> buffer_names,
                                                        Allocator* alloc)
     : optimizer_name_(optimizer_name), buffer_names_(std::move(buffer_names)) {
   std::set<std::string> names;
   for (size_t i = 0; i < params.size(); ++i) {
-    Parameter* p = params[i];
+    Parameter* p = params[i].param;
     if (!p)
       throw InternalError(std::string(optimizer_name_) + ": parameter #" + std::to_string(i) + " is null");
     if (!p->trainable) continue;
@@ -30,12 +30,19 @@ PerParameterStateOptimizer::PerParameterStateOptimizer(const char* optimizer_nam
     if (!p->value.defined() || p->value.dtype() != DType::F32)
       throw InternalError(where + " must be a defined F32 tensor");
     if (!names.insert(p->name).second) throw InternalError(where + " is given twice");
-    Slot slot{p, {}};
+    const ParameterSlice& ps = params[i];
+    const int64_t count = ps.whole() ? p->value.numel() : ps.count;
+    if (ps.begin < 0 || count <= 0 || ps.begin + count > p->value.numel() ||
+        (ps.grad.defined() && (ps.grad.numel() != count || ps.grad.dtype() != DType::F32)))
+      throw InternalError(where + ": slice [" + std::to_string(ps.begin) + ", +" + std::to_string(count) +
+                          ") does not fit its " + std::to_string(p->value.numel()) + " elements or its gradient");
+    Slot slot{p, ps.begin, count, ps.grad, {}};
+    const Shape buffer_shape = slot.whole() ? p->value.shape() : Shape{count};
     // The tag's owner string is the parameter's own name, which lives in the model with the parameter.
     const AllocTag tag{MemoryCategory::OptimizerState, p->name.c_str()};
     Allocator* buffers_from = alloc ? alloc : &device_runtime(p->value.device()).allocator();
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      slot.buffers.push_back(Tensor::zeros(p->value.shape(), DType::F32, buffers_from, tag));
+      slot.buffers.push_back(Tensor::zeros(buffer_shape, DType::F32, buffers_from, tag));
     slots_.push_back(std::move(slot));
   }
 }
@@ -44,6 +51,7 @@ void PerParameterStateOptimizer::check_gradients() const {
   for (const Slot& s : slots_) {
     const Parameter& p = *s.param;
     const std::string where = std::string(optimizer_name_) + ": parameter '" + p.name + "'";
+    if (s.grad.defined()) continue;  // checked at construction
     if (!p.grad.defined()) throw InternalError(where + " is trainable but has no gradient");
     if (p.grad.dtype() != DType::F32 || p.grad.shape() != p.value.shape() || p.grad.device() != p.value.device())
       throw ShapeError(where + " has value F32 " + p.value.shape().str() + " but gradient " +
@@ -97,8 +105,7 @@ void PerParameterStateOptimizer::load_state(const NamedTensors& state) {
   std::vector<std::pair<Tensor*, const Tensor*>> copies;
   for (Slot& s : slots_)
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      if (const Tensor* src =
-              take(s.param->name + "." + buffer_names_[b], DType::F32, s.param->value.shape()))
+      if (const Tensor* src = take(s.param->name + "." + buffer_names_[b], DType::F32, s.buffers[b].shape()))
         copies.emplace_back(&s.buffers[b], src);
   int64_t steps = 0;
   if (const Tensor* step = take(kStepEntry, DType::I64, Shape{})) {

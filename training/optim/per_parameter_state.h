@@ -1,5 +1,5 @@
-// The bookkeeping SGD and AdamW share: the trainable parameters, a fixed set of float buffers per
-// parameter allocated once at construction, the step count, and state()/load_state() over them.
+// The bookkeeping SGD and AdamW share: the trainable parameters (or slices of them), a fixed set of float
+// buffers per parameter allocated once at construction, the step count, and state()/load_state() over them.
 #pragma once
 #include <memory>
 #include <string>
@@ -8,6 +8,7 @@
 #include "core/allocator.h"
 #include "core/parameter.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 
 namespace frugal {
 
@@ -15,8 +16,10 @@ class PerParameterStateOptimizer : public Optimizer {
  public:
   // `buffer_names` are the per-parameter state suffixes ("momentum_buffer"; "exp_avg", "exp_avg_sq").
   // Parameters with trainable == false are skipped. Buffers come zeroed from `alloc` (when null, the
-  // allocator of each parameter's device) tagged {OptimizerState, parameter name}.
-  PerParameterStateOptimizer(const char* optimizer_name, std::vector<Parameter*> params,
+  // allocator of each parameter's device) tagged {OptimizerState, parameter name}. A slice's buffers hold
+  // its elements only: state() then gives "<param>.<buffer>" entries of shape [count], and load_state()
+  // takes the same.
+  PerParameterStateOptimizer(const char* optimizer_name, std::vector<ParameterSlice> params,
                              std::vector<std::string> buffer_names, Allocator* alloc);
 
   void step(float lr) final;
@@ -28,7 +31,12 @@ class PerParameterStateOptimizer : public Optimizer {
  protected:
   struct Slot {
     Parameter* param;
-    std::vector<Tensor> buffers;  // one per buffer name, each shaped like the parameter
+    int64_t begin, count;         // the elements updated
+    Tensor grad;                  // undefined: param->grad
+    std::vector<Tensor> buffers;  // one per buffer name, each shaped like the parameter (or [count])
+    bool whole() const { return begin == 0 && count == param->value.numel() && !grad.defined(); }
+    float* value_data() const { return param->value.device_f32() + begin; }
+    const float* grad_data() const { return grad.defined() ? grad.device_f32() : param->grad.device_f32() + begin; }
   };
   // Applies one update to slot.param; `step` counts from 1 (this is the step-th update).
   virtual void update(Slot& slot, float lr, int64_t step) = 0;

@@ -11,6 +11,7 @@
 #include "core/allocator.h"
 #include "core/parameter.h"
 #include "training/optim/optimizer.h"
+#include "training/optim/parameter_slice.h"
 
 namespace frugal {
 
@@ -23,6 +24,9 @@ struct SgdOptions {
 // (when momentum != 0). Throws ConfigError naming the option for negative values or nesterov without
 // momentum or with dampening (as PyTorch does).
 std::unique_ptr<Optimizer> make_sgd(std::vector<Parameter*> params, SgdOptions opts,
+                                    Allocator* alloc = nullptr);
+// The same over slices of parameters (a rank's shard of the optimizer state, training/distributed/).
+std::unique_ptr<Optimizer> make_sgd_for_slices(std::vector<ParameterSlice> params, SgdOptions opts,
                                     Allocator* alloc = nullptr);
 
 }  // namespace frugal

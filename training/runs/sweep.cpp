@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/log.h"
+#include "training/checkpoint_store.h"
 #include "training/config/frugal_schema.h"
 #include "training/runs/child_process.h"
 #include "training/runs/compare_report.h"
@@ -59,9 +60,17 @@ class SweepLock {
   int fd_ = -1;
 };
 
-std::string status_on_disk(const std::string& run_dir) {
-  if (fs::exists(run_dir + "/summary.json")) return "completed";
-  if (fs::exists(run_dir + "/checkpoint/state.json")) return "resume";
+// A run is done once its summary says it ended by itself. One stopped by a signal (summary status
+// "interrupted") or killed continues from its newest complete checkpoint (training/checkpoint_store.h;
+// a `checkpoint` folder of the older layout counts too: --resume migrates it).
+std::string status_on_disk(const SweepRun& r) {
+  const std::string summary_file = r.dir + "/summary.json";
+  if (fs::exists(summary_file)) {
+    const json summary = json::parse(read_file(summary_file), nullptr, false);
+    if (summary.is_object() && summary.value("status", std::string()) != "interrupted") return "completed";
+  }
+  const CheckpointStore checkpoints(r.dir, r.config.at("output").at("keep_checkpoints").get<int64_t>());
+  if (checkpoints.newest() || fs::is_regular_file(r.dir + "/checkpoint/state.json")) return "resume";
   return "pending";
 }
 
@@ -148,7 +157,7 @@ int run_sweep(const SweepOptions& opts) {
   if (fs::exists(index_file)) check_same_sweep(index_file, runs);
   int done = 0, resumed = 0;
   for (SweepRun& r : runs) {
-    r.status = status_on_disk(r.dir);
+    r.status = status_on_disk(r);
     done += r.status == "completed";
     resumed += r.status == "resume";
   }

@@ -6,9 +6,10 @@
 //     01_bits=4/ ...          a run directory as `frugal train` writes it, plus output.txt (its console)
 //     compare.md, compare.html, compare-*.svg   written when the sweep ends
 //
-// Running the same sweep again resumes it: a run with summary.json is done and skipped, a run with a
-// checkpoint continues from it (`frugal train --resume`, bit-identical to an uninterrupted run), any
-// other starts afresh. A sweep directory holding a different sweep (another grid or changed configs) is
+// Running the same sweep again resumes it: a run whose summary.json says it ended by itself is done and
+// skipped, a run with a checkpoint (checkpoints/step-N, also after SIGINT/SIGTERM stopped it) continues
+// from the newest (`frugal train --resume`, bit-identical to an uninterrupted run), any other starts
+// afresh. A sweep directory holding a different sweep (another grid or changed configs) is
 // refused. One sweep at a time per directory (an flock on sweep.lock, held by the runs too).
 #pragma once
 #include <string>

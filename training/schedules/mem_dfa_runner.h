@@ -1,4 +1,4 @@
-// MEM-DFA (Chu et al., arXiv 2012.11745; spec: ALGORITHMS.md §4): DFA's weight updates with activation
+// MEM-DFA (Chu et al., arXiv 2012.11745; spec: docs/algorithms.md §4): DFA's weight updates with activation
 // memory that does not grow with depth, for one extra forward pass.
 //   pass 1: forward keeping nothing (BN running statistics are updated here, once); the loss and the
 //           output error e = dL/dlogits [B, classes] are kept;

@@ -1,6 +1,6 @@
 // MEM-DFA as the trainer's step (a step schedule, not a case inside the executor: docs/design.md). Chosen by backward.default.mode = "mem_dfa" (every layer then runs it):
 // MemDfaRunner's two forward passes, each layer's optimizer stepped inside the second pass as soon as
-// its block is done, as the spec asks (ALGORITHMS.md §4). The executor still serves evaluation.
+// its block is done, as the spec asks (docs/algorithms.md §4). The executor still serves evaluation.
 #pragma once
 #include <string>
 

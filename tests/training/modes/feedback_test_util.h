@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/training/config_sections.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 #include "training/modes/registry.h"
@@ -71,7 +72,7 @@ inline Shape sample_shape(const Graph& g) {
 
 inline std::vector<std::unique_ptr<BackwardMode>> modes_from(Graph& g, const nlohmann::json& backward,
                                                              uint64_t seed = 17) {
-  return assign_backward_modes(g, backward, seed);
+  return testing_support::assign_modes(g, backward, seed);
 }
 
 // Every parameter and buffer (BN running statistics included), flattened, in state_dict order.

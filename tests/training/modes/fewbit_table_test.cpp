@@ -1,5 +1,5 @@
 // The fewbit derivative tables: the DP against brute force on small grids, error falling with bits,
-// the GELU tables against the spec's own DP run (docs/papers ALGORITHMS.md §3), the reported error
+// the GELU tables against the spec's own DP run (docs/algorithms.md §3), the reported error
 // against an independent integral, the DP against the shipped (Lloyd) 4-bit table, ReLU/LeakyReLU
 // tables, and the cache.
 #include "training/modes/fewbit_table.h"

@@ -2,6 +2,7 @@
 // its derivative error on normal inputs against the table's error, whole-network agreement with exact
 // backprop (bit-identical for ReLU/LeakyReLU, weight-gradient cosine thresholds per bit width for
 // smooth activations), and its config knobs.
+#include "tests/training/config_sections.h"
 #include "training/modes/fewbit.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,7 @@
 
 #include "core/error.h"
 #include "ops/activation.h"
-#include "ops/cpu/bitpack.h"
+#include "ops/packed_codes.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 #include "training/modes/registry.h"
@@ -159,7 +160,7 @@ std::unique_ptr<Graph> cnn(const ActivationSpec& act, uint64_t seed) {
 
 // Gradients of every trainable parameter after one step of `graph` with `backward` modes.
 std::vector<std::vector<float>> gradients(Graph& graph, const json& backward, const Batch& batch) {
-  Executor ex(graph, assign_backward_modes(graph, backward, 3), "static", 5);
+  Executor ex(graph, testing_support::assign_modes(graph, backward, 3), "static", 5);
   ex.train_step(batch.images, batch.labels, 0, 3);
   std::vector<std::vector<float>> out;
   for (Parameter* p : graph.trainable_parameters()) out.emplace_back(p->grad.f32(), p->grad.f32() + p->grad.numel());
@@ -246,7 +247,7 @@ TEST(FewbitMode, ActivationInputIsNoLongerKeptAndTheStashIsItsPackedCodes) {
   // 3-bit codes are stashed and fc1's output dies after the forward.
   for (const json& backward : {kExact, fewbit_everywhere(3)}) {
     auto graph = mlp(default_activation_spec(ActivationKind::GELU), 1);
-    Executor ex(*graph, assign_backward_modes(*graph, backward, 0), "static", 5);
+    Executor ex(*graph, testing_support::assign_modes(*graph, backward, 0), "static", 5);
     const StepPlan& plan = ex.training_plan(16);
     const int fc1 = graph->find("fc1"), act1 = graph->find("act1");
     const MemoryCategory fc1_output = plan.step.buffers[plan.nodes[fc1].output].category;
@@ -261,13 +262,13 @@ TEST(FewbitMode, ActivationInputIsNoLongerKeptAndTheStashIsItsPackedCodes) {
 
 TEST(FewbitMode, FactoryDefaultsToThreeBitsWithNormalWeightingAndDescribesItsKnobs) {
   auto graph = mlp(default_activation_spec(ActivationKind::GELU), 1);
-  auto modes = assign_backward_modes(*graph, {{"default", {{"mode", "fewbit"}}}}, 0);
+  auto modes = testing_support::assign_modes(*graph, {{"default", {{"mode", "fewbit"}}}}, 0);
   EXPECT_EQ(modes[graph->find("act1")]->describe(), "fewbit(bits=3)");
   EXPECT_EQ(modes[graph->find("fc1")]->name(), "exact");  // the default falls back where fewbit cannot serve
-  modes = assign_backward_modes(*graph, {{"default", {{"mode", "fewbit"}, {"bits", 2}, {"weighting", "uniform"}}}}, 0);
+  modes = testing_support::assign_modes(*graph, {{"default", {{"mode", "fewbit"}, {"bits", 2}, {"weighting", "uniform"}}}}, 0);
   EXPECT_EQ(modes[graph->find("act2")]->describe(), "fewbit(bits=2, weighting=uniform)");
   auto relu_graph = mlp(default_activation_spec(ActivationKind::ReLU), 1);
-  modes = assign_backward_modes(*relu_graph, {{"default", {{"mode", "fewbit"}, {"bits", 4}}}}, 0);
+  modes = testing_support::assign_modes(*relu_graph, {{"default", {{"mode", "fewbit"}, {"bits", 4}}}}, 0);
   EXPECT_EQ(modes[relu_graph->find("act1")]->describe(), "fewbit(bits=1)");
 }
 
@@ -280,14 +281,14 @@ TEST(FewbitMode, SupportsEveryActivationKindAndNothingElse) {
   auto graph = mlp(default_activation_spec(ActivationKind::GELU), 1);
   EXPECT_FALSE(mode_for(graph->layer(graph->find("fc1")), 2)->supports(graph->layer(graph->find("fc1"))));
   const json on_linear = {{"layers", {{{"match", "fc1"}, {"mode", "fewbit"}}}}};
-  EXPECT_THROW(assign_backward_modes(*graph, on_linear, 0), ConfigError);
+  EXPECT_THROW(testing_support::assign_modes(*graph, on_linear, 0), ConfigError);
 }
 
 // The ConfigError's message for `entry` on the GELU MLP (empty when none is thrown).
 std::string config_error(const json& entry) {
   auto graph = mlp(default_activation_spec(ActivationKind::GELU), 1);
   try {
-    assign_backward_modes(*graph, {{"layers", {entry}}}, 0);
+    testing_support::assign_modes_unchecked(*graph, {{"layers", {entry}}}, 0);
   } catch (const ConfigError& e) {
     return e.what();
   }

@@ -11,10 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/cpu/bitpack.h"
-#include "ops/cpu/quantize_cpu.h"
+#include "tests/training/config_sections.h"
+#include "ops/kernels.h"
 #include "ops/loss.h"
 #include "ops/norm.h"
+#include "ops/packed_codes.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 #include "training/modes/exact.h"
@@ -59,7 +60,7 @@ inline Batch random_batch(const Shape& sample, int64_t n, uint64_t seed) {
 }
 
 inline std::vector<std::unique_ptr<BackwardMode>> modes_from(Graph& g, const json& backward) {
-  return assign_backward_modes(g, backward, 0);
+  return testing_support::assign_modes(g, backward, 0);
 }
 
 inline json quantized_default(int bits) { return {{"default", {{"mode", "quantized"}, {"bits", bits}}}}; }
@@ -123,8 +124,8 @@ struct Code {
 inline Code encode(const Tensor& y, const std::vector<float>& mean, const std::vector<float>& sd, int bits) {
   Code k{std::vector<float>(3 * mean.size()), std::vector<uint8_t>(packed_bytes(y.numel(), bits)), y.dim(0),
          y.dim(1), y.numel() / (y.dim(0) * y.dim(1))};
-  relu_grid_cpu(k.c, mean.data(), sd.data(), bits, k.grid.data());
-  quantize_cpu(k.n, k.c, k.s, y.f32(), k.grid.data(), bits, k.packed.data());
+  kernels_for(Device::CPU).relu_grid(k.c, mean.data(), sd.data(), bits, k.grid.data());
+  kernels_for(Device::CPU).quantize(k.n, k.c, k.s, y.f32(), k.grid.data(), bits, k.packed.data());
   return k;
 }
 
@@ -140,14 +141,14 @@ inline Code encode_bn_output(BatchNorm& bn, const Tensor& y, const Tensor& invst
 
 inline Tensor relu_values(const Code& k, const Shape& shape, int bits) {
   Tensor h = Tensor::empty(shape);
-  dequantize_relu_cpu(k.n, k.c, k.s, k.packed.data(), k.grid.data(), bits, h.f32());
+  kernels_for(Device::CPU).dequantize_relu(k.n, k.c, k.s, k.packed.data(), k.grid.data(), bits, h.f32());
   return h;
 }
 
 inline Tensor normalized(const Code& k, BatchNorm& bn, int bits) {
   Tensor x = Tensor::empty(bn.output_shape());
-  dequantize_normalized_cpu(k.n, k.c, k.s, k.packed.data(), k.grid.data(), bits, bn.gamma().value.f32(),
-                            bn.beta().value.f32(), x.f32());
+  kernels_for(Device::CPU).dequantize_normalized(k.n, k.c, k.s, k.packed.data(), k.grid.data(), bits,
+                                                 bn.gamma().value.f32(), bn.beta().value.f32(), x.f32());
   return x;
 }
 
@@ -174,7 +175,7 @@ inline std::map<std::string, Tensor> manual_quantized_gradients(Graph& g, const 
   Code bn1_code = encode_bn_output(bn1, out("bn1"), f.aux[node("bn1")][1], bits);
   Code bn2_code = encode_bn_output(bn2, out("bn2"), f.aux[node("bn2")][1], bits);
   std::vector<float> mean(4), sd(4);
-  channel_mean_std_cpu(out("add").dim(0), 4, 36, out("add").f32(), mean.data(), sd.data());
+  kernels_for(Device::CPU).channel_mean_std(out("add").dim(0), 4, 36, out("add").f32(), mean.data(), sd.data());
   Code relu2_code = encode(out("add"), mean, sd, bits);
 
   SoftmaxCrossEntropy loss(0.0f);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "tests/training/config_sections.h"
 #include "core/error.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
@@ -42,7 +43,7 @@ struct Net {
 Net make_net(const nlohmann::json& backward, uint64_t seed = 3) {
   Net n;
   n.graph = small_cnn(seed);
-  n.executor = std::make_unique<Executor>(*n.graph, assign_backward_modes(*n.graph, backward, seed), "static", 3);
+  n.executor = std::make_unique<Executor>(*n.graph, testing_support::assign_modes(*n.graph, backward, seed), "static", 3);
   return n;
 }
 
@@ -135,7 +136,7 @@ TEST(RandomizedTraceMode, ServesConvAndLinearAsDefaultGivesReluOneBitMasks) {
   x = b.flatten("flat", x);
   b.linear("fc", x, 2);
   auto g = b.finish();
-  auto modes = assign_backward_modes(*g, {{"default", {{"mode", "randomized_trace"}}}}, 1);
+  auto modes = testing_support::assign_modes(*g, {{"default", {{"mode", "randomized_trace"}}}}, 1);
   EXPECT_EQ(modes[0]->name(), "exact");  // the default falls back where the mode cannot serve
   // The ReLU gets its exact derivative as a 1-bit mask, so it does not keep its output (the conv
   // input the sketch replaces); other unsupported layers stay exact.
@@ -145,11 +146,11 @@ TEST(RandomizedTraceMode, ServesConvAndLinearAsDefaultGivesReluOneBitMasks) {
   EXPECT_EQ(modes[2]->name(), "exact");
   EXPECT_EQ(modes[3]->name(), "randomized_trace");
   // An explicit exact override on the ReLU wins over the default's choice.
-  auto overridden = assign_backward_modes(
+  auto overridden = testing_support::assign_modes(
       *g, {{"default", {{"mode", "randomized_trace"}}}, {"layers", {{{"match", "relu"}, {"mode", "exact"}}}}}, 1);
   EXPECT_EQ(overridden[1]->name(), "exact");
   try {
-    assign_backward_modes(*g, {{"layers", {{{"match", "relu"}, {"mode", "randomized_trace"}}}}}, 1);
+    testing_support::assign_modes(*g, {{"layers", {{{"match", "relu"}, {"mode", "randomized_trace"}}}}}, 1);
     FAIL() << "an explicit override on a ReLU must be refused";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("relu"), std::string::npos) << e.what();
@@ -162,7 +163,7 @@ TEST(RandomizedTraceMode, BadKnobsAreConfigErrorsNamingKnobValueAndLayer) {
     nlohmann::json entry = {{"match", "conv2"}, {"mode", "randomized_trace"}};
     entry.update(knobs);
     try {
-      assign_backward_modes(*g, {{"layers", {entry}}}, 1);
+      testing_support::assign_modes_unchecked(*g, {{"layers", {entry}}}, 1);
       FAIL() << "accepted " << knobs.dump();
     } catch (const ConfigError& e) {
       const std::string what = e.what();

@@ -1,0 +1,58 @@
+// Optimizers over slices of parameters (training/optim/parameter_slice.h): what a rank updates when the
+// optimizer state is sharded. Updating the slices, with their gradients kept elsewhere, gives the whole
+// parameter's update bit for bit; the state holds the slices' elements only.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "training/optim/adamw.h"
+#include "training/optim/sgd.h"
+#include "tests/training/optim_test_util.h"
+
+namespace frugal {
+namespace {
+
+using optim_test::make_param;
+using optim_test::set_gradients;
+using optim_test::values_of;
+
+std::vector<float> initial(size_t n) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = 0.1f * static_cast<float>(i) - 0.7f;
+  return v;
+}
+
+TEST(OptimizerSlices, TwoSlicesWithSeparateGradientsGiveTheWholeUpdate) {
+  for (const char* name : {"sgd", "adamw"}) {
+    Parameter whole = make_param("w", initial(23)), sliced = make_param("w", initial(23));
+    // The sliced parameter's gradient lives in two buffers of its own, as a reduce-scatter leaves it.
+    Tensor grad_a = Tensor::empty({9}), grad_b = Tensor::empty({14});
+    auto build = [&](std::vector<ParameterSlice> p) {
+      return std::string(name) == "sgd" ? make_sgd_for_slices(std::move(p), SgdOptions{0.9f, 0.0f, 1e-2f, true})
+                                        : make_adamw_for_slices(std::move(p), AdamWOptions{});
+    };
+    auto reference = build({&whole});
+    auto first = build({ParameterSlice(&sliced, 0, 9, grad_a)});
+    auto second = build({ParameterSlice(&sliced, 9, 14, grad_b)});
+    for (int step = 0; step < 4; ++step) {
+      set_gradients({&whole}, step);
+      std::copy(whole.grad.f32(), whole.grad.f32() + 9, grad_a.f32());
+      std::copy(whole.grad.f32() + 9, whole.grad.f32() + 23, grad_b.f32());
+      reference->step(0.05f);
+      first->step(0.05f);
+      second->step(0.05f);
+    }
+    EXPECT_EQ(values_of(sliced.value), values_of(whole.value)) << name;
+    // State entries keep the parameter's name with the slice's elements.
+    for (const auto& [entry, t] : first->state())
+      if (entry != "step") EXPECT_EQ(t.shape(), Shape({9})) << name << " " << entry;
+    EXPECT_LT(first->state_bytes() + second->state_bytes(), reference->state_bytes() + 1);
+  }
+}
+
+TEST(OptimizerSlices, ASliceOutsideItsParameterIsRefused) {
+  Parameter p = make_param("w", initial(8));
+  EXPECT_THROW(make_sgd_for_slices({ParameterSlice(&p, 5, 4)}, SgdOptions{}), InternalError);
+}
+
+}  // namespace
+}  // namespace frugal
