@@ -104,6 +104,7 @@ Action add_gradcheck_command(CLI::App& app) {
     const nlohmann::json config = load_config_with_overrides(args->config);
     const std::string run_dir = run_dir_for(config);
     const std::string dir = args->output.empty() ? run_dir : args->output;
+    require_device(config);
     check_output_file(dir + "/gradcheck.json");
     std::vector<nlohmann::json> candidates;  // validated before anything heavy runs
     for (const std::string& spec : args->modes) candidates.push_back(config_for_mode(config, spec));

@@ -35,6 +35,7 @@ Action add_profile_command(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     nlohmann::json config = load_config_with_overrides(args->config);
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
+    require_device(config);
     for (const char* file : {"/memory.json", "/memory.html"}) check_output_file(dir + file);
     Experiment e = build_experiment(config, ExperimentUse::Train);
     if (args->time && args->steps < 2)

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "core/device.h"
 #include "core/error.h"
+#include "ops/kernels.h"
 #include "training/distributed/data_parallel.h"
 #include "training/distributed/data_parallel_setup.h"
 #include "training/models/models.h"
@@ -104,6 +106,8 @@ std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json
 }
 
 }  // namespace
+
+void require_device(const nlohmann::json& config) { kernels_for(parse_device(config.at("device").get<std::string>())); }
 
 Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm) {
   Experiment e;

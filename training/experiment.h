@@ -45,6 +45,10 @@ struct Experiment {
 
 enum class ExperimentUse { Train, Evaluate };
 
+// Refuses a config whose device cannot run here (no GPU, a CPU-only build) with the reason. Commands
+// call it before they create any output, so a refused run leaves nothing behind.
+void require_device(const nlohmann::json& config);
+
 // With `comm` (training only), the experiment trains data-parallel over its ranks.
 Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Communicator* comm = nullptr);
 

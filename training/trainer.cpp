@@ -93,8 +93,7 @@ void append_line(const std::string& file, const std::string& line) {
 
 nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& opts, Communicator* comm) {
   const auto start = Clock::now();
-  // A device that cannot run (no GPU, no CUDA build) is refused before the run directory exists.
-  kernels_for(parse_device(config.at("device").get<std::string>()));
+  require_device(config);  // before the run directory exists
   const std::string dir = opts.run_dir;
   const bool writer = !comm || comm->rank() == 0;  // rank 0 alone writes the run directory
   const auto& train_cfg = config.at("train");
