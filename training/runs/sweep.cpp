@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "training/checkpoint_store.h"
 #include "training/config/frugal_schema.h"
+#include "training/experiment.h"
 #include "training/runs/child_process.h"
 #include "training/runs/compare_report.h"
 #include "training/runs/run_record.h"
@@ -142,6 +143,7 @@ int run_sweep(const SweepOptions& opts) {
     sets.insert(sets.end(), p.overrides.begin(), p.overrides.end());
     try {
       r.config = load_frugal_config(opts.config_file, sets);
+      require_device(r.config);  // no GPU here, or a CPU-only build: refused before any run starts
     } catch (const ConfigError& e) {
       throw ConfigError("sweep point '" + p.label + "': " + e.what());
     }
