@@ -70,7 +70,8 @@ Schema::enumeration(dataset_names()).required()},
                       {"horizontal_flip", Schema::boolean().def(false)},
                       {"random_resized_crop", Schema::boolean().def(false)
                                                   .describe("image_folder: torchvision's RandomResizedCrop")},
-                      {"crop_scale", Schema::array(positive()).length(2).def({0.08, 1.0})
+                      {"crop_scale", Schema::array(Schema::number().min_exclusive(0).max(1)).length(2)
+                                         .def({0.08, 1.0})
                                          .describe("random_resized_crop: [min, max] fraction of the area")},
                       {"crop_ratio", Schema::array(positive()).length(2).def({0.75, 4.0 / 3.0})
                                          .describe("random_resized_crop: [min, max] width / height")},
