@@ -48,6 +48,13 @@ bool use_direct_strided_backward_data(const Conv2dGeometry& g) {
              kMaxDirectScratchFloats;
 }
 
+// The plan a direct forward or backward-data pass runs: the dense grid where it pays and its scratch
+// stays within the bound above, else the wide grid that decided the kernel applies (same results).
+DirectConvPlan compute_plan(const DirectConvPlan& wide) {
+  const DirectConvPlan dense = dense_grid_plan(wide);
+  return direct_conv_scratch_floats(dense) <= kMaxDirectScratchFloats ? dense : wide;
+}
+
 // Below 8x8 outputs the direct weight gradient's padded planes are mostly padding; the small-image
 // GEMM is 1.1x faster (512 channels at 4x4, batch 32, 1 thread).
 constexpr int64_t kMinDirectGradPixels = 64;
@@ -82,7 +89,7 @@ size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g) {
     return std::max(winograd_workspace_floats(g), conv2d_forward_workspace_floats(without_winograd(g)));
   const ConvDims d = dims_of(g);
   if (use_direct_forward(g)) {
-    const DirectConvPlan p = direct_forward_plan(g);
+    const DirectConvPlan p = compute_plan(direct_forward_plan(g));
     return direct_packed_weight_floats(p) + batch_chunks(g) * direct_conv_scratch_floats(p);
   }
   return d.chunks * column_floats(g, d);
@@ -95,7 +102,7 @@ size_t conv2d_backward_workspace_floats(const Conv2dGeometry& g) {
   const int64_t chunks = batch_chunks(g);  // the direct kernels'
   size_t backward_data = d.chunks * column_floats(g, d);
   if (use_direct_backward_data(g)) {
-    const DirectConvPlan p = direct_backward_data_plan(g);
+    const DirectConvPlan p = compute_plan(direct_backward_data_plan(g));
     backward_data = direct_packed_weight_floats(p) + chunks * direct_conv_scratch_floats(p);
   } else if (use_direct_strided_backward_data(g)) {
     const std::vector<DirectDataPhase> phases = direct_strided_backward_data_plan(g);
@@ -153,7 +160,7 @@ void direct_strided_backward_data_batch(const Conv2dGeometry& g, const float* dy
 void conv2d_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,
                         float* y, float* workspace) {
   if (winograd_applies(g)) return winograd_forward_cpu(g, x, w, bias, y, workspace);
-  if (use_direct_forward(g)) return direct_conv_batch(g, direct_forward_plan(g), x, w, false, bias, y, workspace);
+  if (use_direct_forward(g)) return direct_conv_batch(g, compute_plan(direct_forward_plan(g)), x, w, false, bias, y, workspace);
   const ConvDims d = dims_of(g);
   const int64_t chunks = d.chunks;
   const int64_t x_sample = g.in_channels * d.in_plane, y_sample = g.out_channels * d.out_plane;
@@ -200,7 +207,7 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
                               float* workspace) {
   if (winograd_applies(g)) return winograd_backward_data_cpu(g, dy, w, dx, workspace);
   if (use_direct_backward_data(g))
-    return direct_conv_batch(g, direct_backward_data_plan(g), dy, w, true, nullptr, dx, workspace);
+    return direct_conv_batch(g, compute_plan(direct_backward_data_plan(g)), dy, w, true, nullptr, dx, workspace);
   if (use_direct_strided_backward_data(g))
     return direct_strided_backward_data_batch(g, dy, w, dx, workspace);
   const ConvDims d = dims_of(g);

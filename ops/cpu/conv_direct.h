@@ -27,6 +27,7 @@ struct DirectConvPlan {
         col;  // (a, b): the phase holds padded input pixels (stride_h*i + a, stride_w*j + b)
   };
   int64_t in_channels, out_channels, taps;  // C, O, KH*KW
+  int64_t kernel_h, kernel_w, dilation_h, dilation_w;
   int64_t in_h, in_w, pad_h, pad_w, stride_h, stride_w;
   int64_t out_h, out_w;
   int64_t phase_h, padded_w;  // rows and columns of a phase plane; padded_w is the stride of wide
@@ -39,6 +40,10 @@ struct DirectConvPlan {
       grad_samples;  // samples the weight gradient takes at once (several when planes are small)
   std::vector<Phase> phases;         // the phases some tap reads (one, (0, 0), for stride one)
   std::vector<int64_t> tap_offsets;  // phase*phase_stride + m*padded_w + n, in OIHW tap order
+  // Dense grid (dense_grid_plan): phase k is the padded input shifted left by k*dilation_w columns and
+  // cut to OW columns (phases[k].col = k*dilation_w), padded_w = OW, and tap (kh, kw) reads phase kw
+  // at offset kh*dilation_h*OW; the grid is the output plane itself, without discarded columns.
+  bool dense = false;
 };
 
 // Whether each pass of g has a direct kernel that beats im2col + sgemm. All need one group.
@@ -54,6 +59,11 @@ bool direct_weight_grad_applies(const Conv2dGeometry& g);
 // Plans of g's forward pass and of its backward-data pass (the latter only where it applies).
 DirectConvPlan direct_forward_plan(const Conv2dGeometry& g);
 DirectConvPlan direct_backward_data_plan(const Conv2dGeometry& g);
+
+// The plan of the same stride-1 pass on a dense grid where its input planes (kernel_w shifted copies of
+// the padded input instead of one) fit in L1, as with few input channels; otherwise p itself. Every
+// output pixel is the same sum in the same order as on the wide grid, bit for bit.
+DirectConvPlan dense_grid_plan(const DirectConvPlan& p);
 
 // Floats of the weights packed for direct_conv_sample, and per-thread scratch of each entry point.
 size_t direct_packed_weight_floats(const DirectConvPlan& p);

@@ -1,9 +1,10 @@
-// Per-layer conv microbenchmark: CPU time of each conv pass (forward, backward-data,
-// backward-weight with bias) for the conv shapes of ResNet-20 and ResNet-18 (CIFAR, batch 128), or
-// for one shape given on the command line. CPU time rather than wall time (wall time at several
-// threads), and the best of several repetitions, so a shared, loaded machine still gives comparable
-// numbers; run at OMP_NUM_THREADS=1 to compare kernels, and compare builds interleaved (old, new,
-// old, new). Set OPENBLAS_NUM_THREADS=1 at several threads, as training does.
+// Per-layer conv microbenchmark: CPU time of each conv pass (forward without a bias, as the convs
+// before a BatchNorm run; backward-data; backward-weight with the bias gradient) for the conv shapes
+// of ResNet-20 and ResNet-18 (CIFAR, batch 128), or for one shape given on the command line. CPU
+// time rather than wall time (wall time at several threads), and the best of several repetitions, so
+// a shared, loaded machine still gives comparable numbers; run at OMP_NUM_THREADS=1 to compare
+// kernels, and compare builds interleaved (old, new, old, new). Set OPENBLAS_NUM_THREADS=1 at several
+// threads, as training does.
 //
 //   cmake --build build --target frugal_conv_bench
 //   OMP_NUM_THREADS=1 build/frugal_conv_bench [reps]
@@ -80,7 +81,7 @@ void bench(const Layer& layer, int reps) {
   const size_t y_size = g.batch * g.out_channels * g.out_h() * g.out_w();
   const size_t w_size = g.out_channels * g.in_channels / g.groups * g.kernel_h * g.kernel_w;
   std::vector<float> x(x_size, 0.5f), dx(x_size), y(y_size), dy(y_size, 0.25f), w(w_size, 0.1f),
-      dw(w_size), bias(g.out_channels, 0.0f), db(g.out_channels);
+      dw(w_size), db(g.out_channels);
   // 64-byte aligned like the memory planner's buffers: the direct kernels' vectors then never
   // straddle cache lines (a misaligned workspace makes the weight gradient up to 1.3x slower).
   const size_t workspace_floats = frugal::conv2d_workspace_floats(g);
@@ -88,7 +89,7 @@ void bench(const Layer& layer, int reps) {
   float* workspace = workspace_storage.data();
   while (reinterpret_cast<uintptr_t>(workspace) % 64 != 0) ++workspace;
   const double fwd = best_ms(reps, [&] {
-    frugal::conv2d_forward_cpu(g, x.data(), w.data(), bias.data(), y.data(), workspace);
+    frugal::conv2d_forward_cpu(g, x.data(), w.data(), nullptr, y.data(), workspace);
   });
   const double data = best_ms(reps, [&] {
     frugal::conv2d_backward_data_cpu(g, dy.data(), w.data(), dx.data(), workspace);

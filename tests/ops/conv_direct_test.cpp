@@ -126,6 +126,29 @@ TEST_P(DirectConv, BackwardDataIsTheConvOfDyWithFlippedTransposedWeights) {
 
 TEST_P(DirectConv, WeightGradientSumsSampleGroupsIntoDw) { check_weight_gradient(); }
 
+// Without a bias the tiles are stored straight into y (masked row segments); with a zero bias they go
+// through the wide buffer and the copy that adds it: the same values, and every entry written (y
+// starts as NaN).
+TEST_P(DirectConv, ForwardIntoThePlanesEqualsTheCopyOutOfTheWideGrid) {
+  const DirectConvPlan p = direct_forward_plan(g());
+  const std::vector<float> zeros(g().out_channels, 0.0f);
+  EXPECT_EQ(run_direct(p, g().batch, x_, w_, false, nullptr), run_direct(p, g().batch, x_, w_, false, zeros.data()));
+}
+
+// The dense grid computes every output pixel as the same sum in the same order as the wide grid:
+// the same bits, forward (without a bias in place in y, with one through the copy) and backward-data.
+TEST_P(DirectConv, DenseGridGivesTheWideGridsBits) {
+  const DirectConvPlan forward = dense_grid_plan(direct_forward_plan(g()));
+  const DirectConvPlan backward = dense_grid_plan(direct_backward_data_plan(g()));
+  if (!forward.dense && !backward.dense) GTEST_SKIP() << "input planes too big for the dense grid";
+  EXPECT_EQ(run_direct(forward, g().batch, x_, w_, false, bias_.data()),
+            run_direct(direct_forward_plan(g()), g().batch, x_, w_, false, bias_.data()));
+  EXPECT_EQ(run_direct(forward, g().batch, x_, w_, false, nullptr),
+            run_direct(direct_forward_plan(g()), g().batch, x_, w_, false, nullptr));
+  EXPECT_EQ(run_direct(backward, g().batch, dy_, w_, true, nullptr),
+            run_direct(direct_backward_data_plan(g()), g().batch, dy_, w_, true, nullptr));
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, DirectConv, ::testing::ValuesIn(direct_shapes()),
                          [](const auto& info) { return info.param.name; });
 
@@ -165,6 +188,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DirectStridedConv, ::testing::ValuesIn(strided_
 TEST(DirectConvPlan, SmallPlanesGroupSamplesForTheWeightGradient) {
   EXPECT_EQ(direct_forward_plan(stride1(64, 16, 32, 32, 16, 3, 3, 1, 1)).grad_samples, 1);
   EXPECT_GT(direct_forward_plan(stride1(64, 64, 8, 8, 64, 3, 3, 1, 1)).grad_samples, 1);
+}
+
+TEST(DirectConvPlan, DenseGridOnlyWhereItsShiftedInputPlanesFitInL1) {
+  const DirectConvPlan first_layer = dense_grid_plan(direct_forward_plan(stride1(8, 1, 28, 28, 32, 3, 3, 1, 1)));
+  EXPECT_TRUE(first_layer.dense);
+  EXPECT_EQ(first_layer.wide_pixels, 28 * 28);  // no discarded columns
+  EXPECT_FALSE(dense_grid_plan(direct_forward_plan(stride1(8, 64, 8, 8, 64, 3, 3, 1, 1))).dense);
+  EXPECT_FALSE(dense_grid_plan(direct_forward_plan(strided(stride1(8, 1, 28, 28, 32, 3, 3, 1, 1), 2, 2))).dense);
 }
 
 TEST(DirectConvApplies, NeedsOneGroupAndAnImageBigEnoughForTheWideGrid) {
