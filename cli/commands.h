@@ -28,5 +28,7 @@ Action add_gradcheck_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_plan_command(CLI::App& app);
 Action add_devices_command(CLI::App& app);
+Action add_compare_command(CLI::App& app);
+Action add_sweep_command(CLI::App& app);
 
 }  // namespace frugal::cli

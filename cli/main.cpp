@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
       frugal::cli::add_profile_command(app), frugal::cli::add_data_command(app),
       frugal::cli::add_step_command(app), frugal::cli::add_gradcheck_command(app),
       frugal::cli::add_bench_command(app), frugal::cli::add_devices_command(app),
+      frugal::cli::add_sweep_command(app), frugal::cli::add_compare_command(app),
       frugal::cli::add_plan_command(app)};
   if (!words_are_subcommands(app, argc, argv)) return 2;
   try {

@@ -21,6 +21,7 @@ enum class RngStream : uint64_t {
   Probes = 6,      // randomized-trace probes
   Feedback = 7,    // feedback-alignment matrices
   Sampling = 8,    // outer-product sampling
+  Crop = 9,        // random resized crops of photos (one key per epoch and sample)
   Test = 100,
 };
 

@@ -6,12 +6,18 @@
 
 #include "core/rng.h"
 #include "core/shape.h"
+#include "datasets/crop_geometry.h"
 
 namespace frugal {
 
 struct AugmentOptions {
   int64_t crop_padding = 0;  // pixels of zero padding on each side before the random crop
   bool horizontal_flip = false;
+  // torchvision's RandomResizedCrop, cut by the dataset from the original photo (image_folder only),
+  // before the flip.
+  bool random_resized_crop = false;
+  RandomResizedCropOptions crop = {};
+  // Whether the sample's pixels move after the dataset wrote them (padding crop or flip).
   bool enabled() const { return crop_padding > 0 || horizontal_flip; }
 };
 
@@ -25,6 +31,12 @@ struct SampleAugment {
 // Key for an epoch's augmentation draws: (seed, RngStream::Augment, epoch).
 inline RngKey augment_key(uint64_t seed, int64_t epoch) {
   return rng_key(seed, RngStream::Augment, static_cast<uint64_t>(epoch));
+}
+
+// Key of one sample's random resized crop: (seed, RngStream::Crop, epoch << 32 | dataset index), so
+// the crop of a sample depends on the epoch and the sample, not on its position or the thread.
+inline RngKey crop_key(uint64_t seed, int64_t epoch, int64_t index) {
+  return rng_key(seed, RngStream::Crop, (static_cast<uint64_t>(epoch) << 32) | static_cast<uint32_t>(index));
 }
 
 // One Philox block per sample: word 0 and 1 pick the crop offsets, word 2 the flip.

@@ -33,20 +33,34 @@ BatchAssembler::BatchAssembler(const Dataset& data, AugmentOptions augment, std:
     throw ConfigError("data.augment.crop_padding must be >= 0, found " +
                       std::to_string(augment_.crop_padding));
   if (workers_ < 1)
-    throw ConfigError("loader workers must be >= 1, found " + std::to_string(workers_));
+    throw ConfigError("data.workers must be >= 1, found " + std::to_string(workers_));
+  if (augment_.random_resized_crop) {
+    const RandomResizedCropOptions& c = augment_.crop;
+    if (!data_.supports_random_resized_crop())
+      throw ConfigError("data.augment.random_resized_crop needs photos to cut (dataset image_folder), found " +
+                        data_.describe());
+    if (!(c.scale_min > 0 && c.scale_min <= c.scale_max && c.scale_max <= 1))
+      throw ConfigError("data.augment.crop_scale must be [min, max] with 0 < min <= max <= 1, found [" +
+                        std::to_string(c.scale_min) + ", " + std::to_string(c.scale_max) + "]");
+    if (!(c.ratio_min > 0 && c.ratio_min <= c.ratio_max))
+      throw ConfigError("data.augment.crop_ratio must be [min, max] with 0 < min <= max, found [" +
+                        std::to_string(c.ratio_min) + ", " + std::to_string(c.ratio_max) + "]");
+  }
   if (augment_.enabled()) scratch_.resize(static_cast<size_t>(workers_ * sample_numel_));
   errors_.resize(static_cast<size_t>(workers_));
   error_positions_.resize(static_cast<size_t>(workers_));
 }
 
-void BatchAssembler::assemble_one(const RngKey& epoch_key, int64_t index, int64_t position,
+void BatchAssembler::assemble_one(int64_t epoch, const RngKey& epoch_key, int64_t index, int64_t position,
                                   float* image, int32_t* label, float* scratch) const {
+  float* raw = augment_.enabled() ? scratch : image;
+  if (augment_.random_resized_crop)
+    data_.get_random_resized_crop(index, augment_.crop, crop_key(seed_, epoch, index), raw, label);
+  else
+    data_.get(index, raw, label);
   if (augment_.enabled()) {
-    data_.get(index, scratch, label);
     const SampleAugment aug = draw_sample_augment(epoch_key, position, augment_);
     apply_sample_augment(aug, augment_, chw_, scratch, image);
-  } else {
-    data_.get(index, image, label);
   }
   if (!mean_.empty()) normalize_channels(image, chw_, mean_.data(), std_.data());
 }
@@ -64,7 +78,7 @@ void BatchAssembler::assemble(int64_t epoch, const std::vector<int64_t>& order,
     const int64_t position = first_position + i;
     try {
       float* scratch = scratch_.empty() ? nullptr : scratch_.data() + worker * sample_numel_;
-      assemble_one(epoch_key, order[static_cast<size_t>(position)], position,
+      assemble_one(epoch, epoch_key, order[static_cast<size_t>(position)], position,
                    images + i * sample_numel_, labels + i, scratch);
     } catch (...) {
       errors_[worker] = std::current_exception();

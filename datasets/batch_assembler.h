@@ -24,7 +24,7 @@ class BatchAssembler {
                 int64_t count, float* images, int32_t* labels);
 
  private:
-  void assemble_one(const RngKey& epoch_key, int64_t index, int64_t position, float* image,
+  void assemble_one(int64_t epoch, const RngKey& epoch_key, int64_t index, int64_t position, float* image,
                     int32_t* label, float* scratch) const;
 
   const Dataset& data_;

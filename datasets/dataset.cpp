@@ -18,6 +18,11 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
+void Dataset::get_random_resized_crop(int64_t, const RandomResizedCropOptions&, const RngKey&, float*,
+                                      int32_t*) const {
+  throw InternalError("random resized crop asked of a dataset that cannot cut photos: " + describe());
+}
+
 std::unique_ptr<Dataset> open_dataset(const DatasetOptions& opts, Split split) {
   const std::string& name = opts.dataset;
   if (opts.limit < 0)
@@ -47,7 +52,11 @@ std::unique_ptr<Dataset> open_dataset(const DatasetOptions& opts, Split split) {
     return open_cifar_dataset(opts.path, CifarKind::Cifar100, split, opts.label_type == "coarse",
                               opts.limit);
   }
-  return std::make_unique<ImageFolderDataset>(opts.path, split, opts.image_size, opts.limit);
+  ImageFolderOptions folder;
+  folder.image_size = opts.image_size;
+  folder.limit = opts.limit;
+  folder.skip_corrupt = opts.skip_corrupt;
+  return std::make_unique<ImageFolderDataset>(opts.path, split, folder);
 }
 
 }  // namespace frugal

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/rng.h"
 #include "core/shape.h"
+#include "datasets/crop_geometry.h"
 
 namespace frugal {
 
@@ -22,6 +24,17 @@ class Dataset {
   virtual std::string describe() const = 0;  // one line: format, path, count, shape, classes
   // Bytes the dataset holds in memory (pixels, labels, file lists), for the process memory report.
   virtual size_t storage_bytes() const { return 0; }
+
+  // RandomResizedCrop must cut the original photo before it is resized to the sample shape, so only
+  // datasets of photos of any size (image_folder) support it; the others keep these defaults.
+  virtual bool supports_random_resized_crop() const { return false; }
+  // Sample `index` cut by random_resized_crop_rect with draws from RngSequence(key) and resized to
+  // sample_shape(). The default throws InternalError (the loader checks support first).
+  virtual void get_random_resized_crop(int64_t index, const RandomResizedCropOptions& crop, const RngKey& key,
+                                       float* image, int32_t* label) const;
+  // How many times a sample was replaced because its file could not be decoded (image_folder with
+  // data.corrupt_images = "skip"), since the dataset was opened. Safe to call while loading.
+  virtual int64_t replaced_samples() const { return 0; }
 };
 
 enum class Split { Train, Test };
@@ -36,8 +49,8 @@ struct DatasetOptions {
   std::string path;     // directory (already resolved to absolute)
   std::string label_type = "fine";  // cifar100: fine|coarse
   int64_t limit = 0;                // use only the first `limit` samples (0 = all)
-  int64_t image_size =
-      0;  // image_folder: output side (shorter side resized to size*8/7, center crop)
+  int64_t image_size = 0;     // image_folder: output side (shorter side resized to size*8/7, center crop)
+  bool skip_corrupt = false;  // image_folder: replace an undecodable image by the next one (else DataError)
   std::vector<int64_t> synthetic_shape{1, 28, 28};
   int64_t synthetic_classes = 10;
   int64_t synthetic_size = 2048;  // samples per split

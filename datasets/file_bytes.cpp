@@ -71,6 +71,23 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
+void read_raw_file(const std::string& path, std::vector<uint8_t>* out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw DataError("cannot open image file " + path);
+  out->clear();
+  size_t filled = 0;
+  for (;;) {
+    if (out->size() < filled + (1 << 16)) out->resize(filled + (1 << 16));
+    const size_t got = std::fread(out->data() + filled, 1, out->size() - filled, f);
+    filled += got;
+    if (got == 0) break;
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) throw DataError("cannot read image file " + path);
+  out->resize(filled);
+}
+
 bool path_exists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);

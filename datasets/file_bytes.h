@@ -11,6 +11,10 @@ namespace frugal {
 // or when its gzip stream is corrupt.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
+// The bytes of `path` as they are on disk (no gunzip) into `out`, reusing its capacity: for image files
+// read once per sample. DataError naming the file when it is missing or unreadable.
+void read_raw_file(const std::string& path, std::vector<uint8_t>* out);
+
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 std::string join_path(const std::string& dir, const std::string& name);

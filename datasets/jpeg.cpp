@@ -32,8 +32,8 @@ void on_fatal_error(j_common_ptr cinfo) {
 
 // Warnings (e.g. extraneous bytes before a marker) are common in real photo collections and the
 // decoded image is still usable, so they are not printed from worker threads. Image data that ends
-// early is an error, as in PIL: libjpeg would make up the missing rows, so that a few hundred bytes
-// claiming a large image cost seconds of decoding and yield a gray picture.
+// early is an error, as in PIL: libjpeg would make up the missing rows (grey), so a truncated file
+// would be trained on, and a few hundred bytes claiming a large image would cost seconds of decoding.
 void on_message(j_common_ptr cinfo, int level) {
   const int code = cinfo->err->msg_code;
   if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER)) on_fatal_error(cinfo);
@@ -47,9 +47,16 @@ void cmyk_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int64_t pixels) {
   }
 }
 
+// What one decode call asks for: a scale and a box of the scaled image, or only the header.
+struct Request {
+  bool header_only = false;
+  int scale_eighths = 8;
+  PixelBox box;  // x1 <= 0: the whole image
+};
+
 // Only trivially destructible locals live here, since longjmp skips destructors. Returns false with
 // `message` filled on a libjpeg error.
-bool decode_into(const uint8_t* data, size_t size, int64_t min_side, RgbImage* out,
+bool decode_into(const uint8_t* data, size_t size, const Request& req, ImageRegion* out,
                  std::vector<uint8_t>* cmyk_row, char* message) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
@@ -70,42 +77,104 @@ bool decode_into(const uint8_t* data, size_t size, int64_t min_side, RgbImage* o
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
+  if (req.header_only) {
+    out->full_width = cinfo.image_width;
+    out->full_height = cinfo.image_height;
+    jpeg_destroy_decompress(&cinfo);
+    return true;
+  }
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-  const int64_t short_side = std::min<int64_t>(cinfo.image_width, cinfo.image_height);
-  int denom = 1;
-  while (min_side > 0 && denom < 8 && short_side / (denom * 2) >= min_side) denom *= 2;
-  cinfo.scale_num = 1;
-  cinfo.scale_denom = static_cast<unsigned>(denom);
+  cinfo.scale_num = static_cast<unsigned>(req.scale_eighths);
+  cinfo.scale_denom = 8;
   jpeg_start_decompress(&cinfo);
-  out->width = cinfo.output_width;
-  out->height = cinfo.output_height;
+  out->full_width = cinfo.output_width;
+  out->full_height = cinfo.output_height;
+  JDIMENSION x0 = 0, width = cinfo.output_width;
+  int64_t y0 = 0, y1 = cinfo.output_height;
+  if (req.box.x1 > 0) {
+    // Fancy (smoothing) upsampling of subsampled chroma reads the neighbouring chroma samples, which
+    // cropping and skipping drop at the region's edges: the region grows by one iMCU on each side (and
+    // skipping stops at an iMCU row boundary), so the box's own pixels decode exactly as in a full decode.
+    const int64_t imcu_w = static_cast<int64_t>(cinfo.max_h_samp_factor) * cinfo.min_DCT_scaled_size;
+    const int64_t imcu_h = static_cast<int64_t>(cinfo.max_v_samp_factor) * cinfo.min_DCT_scaled_size;
+    const int64_t full_w = cinfo.output_width, full_h = cinfo.output_height;
+    const int64_t bx0 = std::clamp<int64_t>(req.box.x0 - imcu_w, 0, full_w - 1);
+    const int64_t bx1 = std::clamp<int64_t>(req.box.x1 + imcu_w, bx0 + 1, full_w);
+    y1 = std::clamp<int64_t>(req.box.y1, 1, full_h);
+    y0 = std::clamp<int64_t>((req.box.y0 / imcu_h - 1) * imcu_h, 0, y1 - 1);
+    x0 = static_cast<JDIMENSION>(bx0);
+    width = static_cast<JDIMENSION>(bx1 - bx0);
+    if (width < cinfo.output_width) jpeg_crop_scanline(&cinfo, &x0, &width);  // widens to iMCU edges
+    if (y0 > 0) jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(y0));
+  }
+  out->x0 = x0;
+  out->y0 = y0;
+  out->image.width = width;
+  out->image.height = y1 - y0;
   // Rows are added as they are decoded, so memory for a large image whose data turns out to be
   // missing is reserved but never touched.
-  out->pixels.clear();
-  out->pixels.reserve(static_cast<size_t>(out->width * out->height * 3));
-  if (cmyk) cmyk_row->resize(static_cast<size_t>(out->width * 4));
-  while (cinfo.output_scanline < cinfo.output_height) {
-    out->pixels.resize(out->pixels.size() + static_cast<size_t>(out->width * 3));
-    uint8_t* dst = out->pixels.data() + static_cast<size_t>(cinfo.output_scanline) * out->width * 3;
-    JSAMPROW row = cmyk ? cmyk_row->data() : dst;
-    jpeg_read_scanlines(&cinfo, &row, 1);
-    if (cmyk) cmyk_to_rgb(cmyk_row->data(), dst, out->width);
+  const size_t row_bytes = static_cast<size_t>(width) * 3;
+  out->image.pixels.clear();
+  out->image.pixels.reserve(static_cast<size_t>(out->image.height) * row_bytes);
+  if (cmyk) cmyk_row->resize(static_cast<size_t>(width) * 4);
+  while (static_cast<int64_t>(cinfo.output_scanline) < y1) {
+    const size_t row = static_cast<size_t>(cinfo.output_scanline - y0);
+    out->image.pixels.resize((row + 1) * row_bytes);
+    uint8_t* dst = out->image.pixels.data() + row * row_bytes;
+    JSAMPROW rows = cmyk ? cmyk_row->data() : dst;
+    jpeg_read_scanlines(&cinfo, &rows, 1);
+    if (cmyk) cmyk_to_rgb(cmyk_row->data(), dst, width);
   }
-  jpeg_finish_decompress(&cinfo);
+  // Rows below the box are never decoded: abandon the rest of the image.
   jpeg_destroy_decompress(&cinfo);
   return true;
 }
 
+void run(const uint8_t* data, size_t size, const std::string& name, const Request& req, ImageRegion* out) {
+  thread_local std::vector<uint8_t> cmyk_row;
+  char message[JMSG_LENGTH_MAX] = {0};
+  if (!decode_into(data, size, req, out, &cmyk_row, message))
+    throw DataError("cannot decode JPEG " + name + ": " + message);
+}
+
 }  // namespace
 
+void jpeg_dimensions(const uint8_t* data, size_t size, const std::string& name, int64_t* width,
+                     int64_t* height) {
+  Request req;
+  req.header_only = true;
+  ImageRegion region;
+  run(data, size, name, req, &region);
+  *width = region.full_width;
+  *height = region.full_height;
+}
+
+int64_t jpeg_scaled_side(int64_t side, int scale_eighths) { return (side * scale_eighths + 7) / 8; }
+
+void decode_jpeg_region(const uint8_t* data, size_t size, const std::string& name, int scale_eighths,
+                        const PixelBox& box, ImageRegion* out) {
+  if (scale_eighths < 1 || scale_eighths > 8 || box.x1 <= box.x0 || box.y1 <= box.y0)
+    throw InternalError("decode_jpeg_region(" + name + "): scale " + std::to_string(scale_eighths) +
+                        "/8 and box [" + std::to_string(box.x0) + ", " + std::to_string(box.x1) + ") x [" +
+                        std::to_string(box.y0) + ", " + std::to_string(box.y1) + ")");
+  Request req;
+  req.scale_eighths = scale_eighths;
+  req.box = box;
+  run(data, size, name, req, out);
+}
+
 RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& name, int64_t min_side) {
-  RgbImage image;
-  std::vector<uint8_t> cmyk_row;
-  char message[JMSG_LENGTH_MAX] = {0};
-  if (!decode_into(data, size, min_side, &image, &cmyk_row, message))
-    throw DataError("cannot decode JPEG " + name + ": " + message);
-  return image;
+  int64_t width = 0, height = 0;
+  jpeg_dimensions(data, size, name, &width, &height);
+  const int64_t short_side = std::min(width, height);
+  int denom = 1;
+  while (min_side > 0 && denom < 8 && short_side / (denom * 2) >= min_side) denom *= 2;
+  Request req;
+  req.scale_eighths = 8 / denom;
+  ImageRegion region;
+  run(data, size, name, req, &region);
+  return std::move(region.image);
 }
 
 RgbImage decode_jpeg_file(const std::string& path, int64_t min_side) {

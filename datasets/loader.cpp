@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/rng.h"
 
 namespace frugal {
@@ -10,8 +11,9 @@ namespace frugal {
 Loader::Loader(const Dataset& data, LoaderOptions opts)
     : data_(data),
       opts_(std::move(opts)),
-      assembler_(data, AugmentOptions{opts_.crop_padding, opts_.horizontal_flip}, opts_.mean,
-                 opts_.std, opts_.seed, opts_.workers) {
+      assembler_(data,
+                 AugmentOptions{opts_.crop_padding, opts_.horizontal_flip, opts_.random_resized_crop, opts_.crop},
+                 opts_.mean, opts_.std, opts_.seed, opts_.workers) {
   if (opts_.batch_size <= 0)
     throw ConfigError("batch_size must be positive, found " + std::to_string(opts_.batch_size));
   if (opts_.prefetch < 0)
@@ -124,7 +126,14 @@ void Loader::stop_producer() {
 
 bool Loader::next(Batch& out) {
   if (epoch_ < 0) throw InternalError("Loader::next() called before start_epoch()");
-  if (next_batch_ >= batches_per_epoch_) return false;
+  if (next_batch_ >= batches_per_epoch_) {
+    const int64_t replaced = data_.replaced_samples();
+    if (replaced > replaced_logged_)
+      log().warn("{} samples of {} were replaced by the next decodable image (corrupt files skipped)",
+                 replaced - replaced_logged_, data_.describe());
+    replaced_logged_ = replaced;
+    return false;
+  }
   const int64_t batch = next_batch_;
   Slot& slot = slot_of(batch);
   if (opts_.prefetch == 0) {

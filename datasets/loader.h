@@ -32,6 +32,8 @@ struct LoaderOptions {
   // Augmentation; the trainer enables it for the training split only.
   int64_t crop_padding = 0;
   bool horizontal_flip = false;
+  bool random_resized_crop = false;  // torchvision's RandomResizedCrop (image_folder datasets)
+  RandomResizedCropOptions crop;
   std::vector<float> mean, std;  // per-channel normalisation after augmentation (empty = none)
   int prefetch = 1;              // batches prepared ahead by a background thread (0 = synchronous)
   int workers = 1;  // OpenMP threads that fill one batch (samples are split statically)
@@ -88,6 +90,7 @@ class Loader {
   std::vector<Slot> slots_;     // prefetch + 1 buffers: one held by the consumer, the rest ahead
   int64_t next_batch_ = 0;      // consumer: the batch next() returns next
   int64_t held_batch_ = -1;     // consumer: the batch whose buffers the caller may still be reading
+  int64_t replaced_logged_ = 0;  // the dataset's replaced_samples() when last reported
 
   // Shared with the prefetch thread, guarded by mutex_.
   std::thread producer_;

@@ -68,6 +68,8 @@ std::vector<LayerMemoryRow> layer_rows_from_step(const StepDescription& step);
 // unplanned_bytes, allocations, allocated_by_category {category: bytes}, runtime_bytes,
 // runtime_scratch_bytes, runtime {part: bytes}, driver_peak_used_bytes, total_bytes}.
 nlohmann::json memory_report_json(const MemoryReport& r);
+// The inverse of memory_report_json (missing keys read as empty); DataError when a field has the wrong type.
+MemoryReport memory_report_from_json(const nlohmann::json& j);
 // One self-contained HTML page (no network, no scripts): headline numbers, a stacked area chart of
 // live bytes by category over the step with phase bands, the breakdown at peak, the per-layer table.
 std::string memory_report_html(const MemoryReport& r);

@@ -11,7 +11,7 @@ namespace frugal {
 namespace {
 
 // Inline, so the page renders the same offline and from an archive. System fonts only.
-const char* kStyle = R"css(
+const char* const kStyle = R"css(
 :root { --ink:#1f2430; --muted:#5c6370; --line:#e3e6eb; --card:#f7f8fa; }
 * { box-sizing:border-box; }
 body { margin:0; padding:28px 36px 48px; color:var(--ink); background:#fff;
@@ -53,6 +53,9 @@ td.name { font-family:ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace
 .cellbar { height:8px; border-radius:2px; background:#8aa4c8; }
 .split { display:grid; grid-template-columns:minmax(0, 1fr); gap:8px; }
 .note { color:var(--muted); font-size:12px; margin-top:6px; }
+svg .charttitle { font-size:13px; font-weight:600; }
+.charts { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:18px 28px; }
+.charts .legend { margin-left:0; }
 )css";
 
 std::string card(const std::string& key, const std::string& value, const std::string& note) {
@@ -224,18 +227,25 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
-std::string memory_report_html(const MemoryReport& r) {
+const char* report_css() { return kStyle; }
+
+std::string memory_report_sections_html(const MemoryReport& r) {
   std::ostringstream html;
-  html << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-       << "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-       << "<title>frugal memory report: " << html_escape(r.planner) << ", peak " << format_bytes(r.peak_bytes)
-       << "</title><style>" << kStyle << "</style></head><body>";
   write_header(html, r);
   html << "<h2>Live memory over one training step</h2>" << timeline_chart_svg(r);
   write_legend(html, r);
   write_peak_breakdown(html, r);
   write_layer_table(html, r);
-  html << "</body></html>\n";
+  return html.str();
+}
+
+std::string memory_report_html(const MemoryReport& r) {
+  std::ostringstream html;
+  html << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+       << "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+       << "<title>frugal memory report: " << html_escape(r.planner) << ", peak " << format_bytes(r.peak_bytes)
+       << "</title><style>" << kStyle << "</style></head><body>" << memory_report_sections_html(r)
+       << "</body></html>\n";
   return html.str();
 }
 

@@ -5,6 +5,7 @@
 
 #include "memory/format.h"
 #include "memory/report_html_parts.h"
+#include "memory/svg_chart.h"
 
 namespace frugal {
 
@@ -16,29 +17,6 @@ constexpr double kLeft = 64, kRight = 18, kTop = 30, kBottom = 104;
 constexpr double kPlotW = kWidth - kLeft - kRight, kPlotH = kHeight - kTop - kBottom;
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kKiB = 1024.0;
-
-std::string format_fixed(double v, int decimals) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.*f", decimals, v);
-  return text;
-}
-
-std::string num(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f", v);
-  return text;
-}
-
-// A 1-2-5 step giving about `count` ticks up to `top`.
-double tick_step(double top, int count) {
-  const double raw = top / count;
-  const double power = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0})
-    if (m * power >= raw) return m * power;
-  return 10.0 * power;
-}
-
-int decimals_for(double step) { return step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step))); }
 
 // The y axis is in MiB; below 1 MiB (a small MLP) it switches to KiB so ticks stay readable.
 struct Scale {
@@ -56,15 +34,15 @@ void draw_phase_bands(std::ostringstream& svg, const MemoryReport& r, const Scal
     const std::string& phase = start < r.schedule.size() ? r.schedule[start].phase : std::string();
     if (t < r.timeline.size() && t < r.schedule.size() && r.schedule[t].phase == phase) continue;
     const double x0 = s.x(static_cast<double>(start)), x1 = s.x(static_cast<double>(t));
-    svg << "<rect x='" << num(x0) << "' y='" << num(kTop) << "' width='" << num(x1 - x0) << "' height='"
-        << num(kPlotH) << "' fill='" << phase_color(phase) << "'/>";
+    svg << "<rect x='" << svg_num(x0) << "' y='" << svg_num(kTop) << "' width='" << svg_num(x1 - x0) << "' height='"
+        << svg_num(kPlotH) << "' fill='" << phase_color(phase) << "'/>";
     // Name the band when there is room for the word; always leave a thin divider.
     if (x1 - x0 >= 7.0 * static_cast<double>(phase.size()) + 8)
-      svg << "<text class='phase' x='" << num((x0 + x1) / 2) << "' y='" << num(kTop - 9)
+      svg << "<text class='phase' x='" << svg_num((x0 + x1) / 2) << "' y='" << svg_num(kTop - 9)
           << "' text-anchor='middle'>" << html_escape(phase) << "</text>";
     if (start > 0)
-      svg << "<line x1='" << num(x0) << "' x2='" << num(x0) << "' y1='" << num(kTop - 4) << "' y2='"
-          << num(kTop + kPlotH) << "' class='divider'/>";
+      svg << "<line x1='" << svg_num(x0) << "' x2='" << svg_num(x0) << "' y1='" << svg_num(kTop - 4) << "' y2='"
+          << svg_num(kTop + kPlotH) << "' class='divider'/>";
     start = t;
   }
 }
@@ -74,12 +52,12 @@ void draw_y_axis(std::ostringstream& svg, const Scale& s, double step) {
   for (int i = 0; i * step <= s.top_units * (1 + 1e-9); ++i) {
     const double v = i * step;
     const double y = s.y(v * s.unit_bytes);
-    svg << "<line x1='" << num(kLeft) << "' x2='" << num(kLeft + kPlotW) << "' y1='" << num(y) << "' y2='"
-        << num(y) << "' class='grid'/>";
-    svg << "<text class='tick' x='" << num(kLeft - 8) << "' y='" << num(y + 4) << "' text-anchor='end'>"
+    svg << "<line x1='" << svg_num(kLeft) << "' x2='" << svg_num(kLeft + kPlotW) << "' y1='" << svg_num(y) << "' y2='"
+        << svg_num(y) << "' class='grid'/>";
+    svg << "<text class='tick' x='" << svg_num(kLeft - 8) << "' y='" << svg_num(y + 4) << "' text-anchor='end'>"
         << format_fixed(v, decimals) << "</text>";
   }
-  svg << "<text class='axis' transform='translate(16," << num(kTop + kPlotH / 2)
+  svg << "<text class='axis' transform='translate(16," << svg_num(kTop + kPlotH / 2)
       << ") rotate(-90)' text-anchor='middle'>live memory (" << s.unit() << ")</text>";
 }
 
@@ -94,11 +72,11 @@ void draw_areas(std::ostringstream& svg, const MemoryReport& r, const Scale& s) 
     std::ostringstream points;
     for (size_t t = 0; t < r.timeline.size(); ++t) {
       const double top = s.y(static_cast<double>(below[t] + r.timeline[t][ci]));
-      points << num(s.x(t)) << ',' << num(top) << ' ' << num(s.x(t + 1.0)) << ',' << num(top) << ' ';
+      points << svg_num(s.x(t)) << ',' << svg_num(top) << ' ' << svg_num(s.x(t + 1.0)) << ',' << svg_num(top) << ' ';
     }
     for (size_t t = r.timeline.size(); t-- > 0;) {
       const double bottom = s.y(static_cast<double>(below[t]));
-      points << num(s.x(t + 1.0)) << ',' << num(bottom) << ' ' << num(s.x(t)) << ',' << num(bottom) << ' ';
+      points << svg_num(s.x(t + 1.0)) << ',' << svg_num(bottom) << ' ' << svg_num(s.x(t)) << ',' << svg_num(bottom) << ' ';
     }
     svg << "<polygon class='area' points='" << points.str() << "' fill='" << category_color(c) << "'>"
         << "<title>" << memory_category_name(c) << "</title></polygon>";
@@ -113,7 +91,7 @@ void draw_x_labels(std::ostringstream& svg, const MemoryReport& r, const Scale& 
     std::string label = r.schedule[t].label;
     if (label.size() > 18) label = label.substr(0, 17) + "\u2026";
     const double x = s.x(t + 0.5);
-    svg << "<text class='xlabel' transform='translate(" << num(x) << ',' << num(kTop + kPlotH + 10)
+    svg << "<text class='xlabel' transform='translate(" << svg_num(x) << ',' << svg_num(kTop + kPlotH + 10)
         << ") rotate(-55)' text-anchor='end'>" << html_escape(label) << "</text>";
   }
 }
@@ -121,8 +99,8 @@ void draw_x_labels(std::ostringstream& svg, const MemoryReport& r, const Scale& 
 // Invisible columns whose tooltips give each point's numbers (hover works without scripts).
 void draw_hover_columns(std::ostringstream& svg, const MemoryReport& r, const Scale& s) {
   for (size_t t = 0; t < r.timeline.size(); ++t) {
-    svg << "<rect class='hover' x='" << num(s.x(t)) << "' y='" << num(kTop) << "' width='"
-        << num(s.x(t + 1.0) - s.x(t)) << "' height='" << num(kPlotH) << "'><title>t=" << t;
+    svg << "<rect class='hover' x='" << svg_num(s.x(t)) << "' y='" << svg_num(kTop) << "' width='"
+        << svg_num(s.x(t + 1.0) - s.x(t)) << "' height='" << svg_num(kPlotH) << "'><title>t=" << t;
     if (t < r.schedule.size())
       svg << ' ' << html_escape(r.schedule[t].label) << " (" << html_escape(r.schedule[t].phase) << ')';
     svg << "\ntotal " << format_bytes(total_bytes(r.timeline[t]));
@@ -136,18 +114,18 @@ void draw_hover_columns(std::ostringstream& svg, const MemoryReport& r, const Sc
 void draw_marks(std::ostringstream& svg, const MemoryReport& r, const Scale& s) {
   // The planner's peak above the live curve is its fragmentation; the live peak is the lower bound.
   const double plan_y = s.y(static_cast<double>(r.peak_bytes));
-  svg << "<line x1='" << num(kLeft) << "' x2='" << num(kLeft + kPlotW) << "' y1='" << num(plan_y) << "' y2='"
-      << num(plan_y) << "' class='planline'/>";
-  svg << "<text class='mark' x='" << num(kLeft + kPlotW - 4) << "' y='" << num(plan_y - 5)
+  svg << "<line x1='" << svg_num(kLeft) << "' x2='" << svg_num(kLeft + kPlotW) << "' y1='" << svg_num(plan_y) << "' y2='"
+      << svg_num(plan_y) << "' class='planline'/>";
+  svg << "<text class='mark' x='" << svg_num(kLeft + kPlotW - 4) << "' y='" << svg_num(plan_y - 5)
       << "' text-anchor='end'>" << html_escape(r.planner) << " planner peak " << format_bytes(r.peak_bytes)
       << "</text>";
   const double peak_x = s.x(r.peak_time + 0.5);
   const double peak_y = s.y(static_cast<double>(total_bytes(r.by_category_at_peak)));
-  svg << "<line x1='" << num(peak_x) << "' x2='" << num(peak_x) << "' y1='" << num(peak_y) << "' y2='"
-      << num(kTop + kPlotH) << "' class='peakline'/>";
-  svg << "<circle cx='" << num(peak_x) << "' cy='" << num(peak_y) << "' r='4' class='peakdot'/>";
+  svg << "<line x1='" << svg_num(peak_x) << "' x2='" << svg_num(peak_x) << "' y1='" << svg_num(peak_y) << "' y2='"
+      << svg_num(kTop + kPlotH) << "' class='peakline'/>";
+  svg << "<circle cx='" << svg_num(peak_x) << "' cy='" << svg_num(peak_y) << "' r='4' class='peakdot'/>";
   const bool right_half = peak_x > kLeft + kPlotW * 0.6;
-  svg << "<text class='mark' x='" << num(peak_x + (right_half ? -8 : 8)) << "' y='" << num(peak_y + 16)
+  svg << "<text class='mark' x='" << svg_num(peak_x + (right_half ? -8 : 8)) << "' y='" << svg_num(peak_y + 16)
       << "' text-anchor='" << (right_half ? "end" : "start") << "'>live peak "
       << format_bytes(total_bytes(r.by_category_at_peak)) << "</text>";
 }
@@ -156,10 +134,10 @@ void draw_marks(std::ostringstream& svg, const MemoryReport& r, const Scale& s) 
 
 std::string timeline_chart_svg(const MemoryReport& r) {
   std::ostringstream svg;
-  svg << "<svg class='chart' viewBox='0 0 " << num(kWidth) << ' ' << num(kHeight)
+  svg << "<svg class='chart' viewBox='0 0 " << svg_num(kWidth) << ' ' << svg_num(kHeight)
       << "' role='img' aria-label='live memory over one step'>";
   if (r.timeline.empty()) {
-    svg << "<text x='" << num(kWidth / 2) << "' y='" << num(kHeight / 2)
+    svg << "<text x='" << svg_num(kWidth / 2) << "' y='" << svg_num(kHeight / 2)
         << "' text-anchor='middle'>empty schedule</text></svg>";
     return svg.str();
   }
@@ -174,8 +152,8 @@ std::string timeline_chart_svg(const MemoryReport& r) {
   draw_areas(svg, r, scale);
   draw_marks(svg, r, scale);
   draw_x_labels(svg, r, scale);
-  svg << "<line x1='" << num(kLeft) << "' x2='" << num(kLeft + kPlotW) << "' y1='" << num(kTop + kPlotH)
-      << "' y2='" << num(kTop + kPlotH) << "' class='baseline'/>";
+  svg << "<line x1='" << svg_num(kLeft) << "' x2='" << svg_num(kLeft + kPlotW) << "' y1='" << svg_num(kTop + kPlotH)
+      << "' y2='" << svg_num(kTop + kPlotH) << "' class='baseline'/>";
   draw_hover_columns(svg, r, scale);
   svg << "</svg>";
   return svg.str();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds frugal (Release) into ${FRUGAL_BUILD_DIR:-build}. Extra arguments go to cmake.
+# FRUGAL_TARGETS (e.g. "frugal") builds only those targets instead of everything with the tests.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FRUGAL_BUILD_DIR:-$root/build}"
@@ -10,4 +11,6 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 elif [ $# -gt 0 ]; then
   cmake "$build" "$@"
 fi
-cmake --build "$build" -j "$(nproc)"
+targets=()
+for t in ${FRUGAL_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$(nproc)" "${targets[@]}"

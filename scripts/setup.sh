@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libopenblas-dev libomp-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev
-  zlib1g-dev libjpeg-dev
+  zlib1g-dev libjpeg-dev libpng-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
   python3 python3-numpy

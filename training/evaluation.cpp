@@ -14,6 +14,7 @@ EvalResult evaluate_dataset(Executor& executor, const Dataset& data, int64_t bat
   lo.shuffle = false;
   lo.drop_last = false;
   lo.prefetch = 1;
+  lo.workers = train.workers;
   Loader loader(data, lo);
   BatchStager stager(loader, executor.graph().device());
   stager.start_epoch(0);

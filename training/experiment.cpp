@@ -41,6 +41,7 @@ DatasetOptions dataset_options(const nlohmann::json& config, Split split) {
   o.label_type = d.at("label_type").get<std::string>();
   o.limit = d.at(train ? "train_limit" : "test_limit").get<int64_t>();
   o.image_size = d.at("image_size").get<int64_t>();
+  o.skip_corrupt = d.at("corrupt_images").get<std::string>() == "skip";
   o.seed = config.at("seed").get<uint64_t>();
   const auto& s = d.at("synthetic");
   // [F] and [H, W] are one-channel examples of one row: [1, 1, F] and [1, H, W].
@@ -64,6 +65,12 @@ LoaderOptions train_loader_options(const nlohmann::json& config) {
   lo.mean = d.at("normalize").at("mean").get<std::vector<float>>();
   lo.std = d.at("normalize").at("std").get<std::vector<float>>();
   lo.prefetch = d.at("prefetch").get<int>();
+  lo.workers = d.at("workers").get<int>();
+  const auto& augment = d.at("augment");
+  lo.random_resized_crop = augment.at("random_resized_crop").get<bool>();
+  const auto scale = augment.at("crop_scale").get<std::vector<double>>();
+  const auto ratio = augment.at("crop_ratio").get<std::vector<double>>();
+  lo.crop = {scale.at(0), scale.at(1), ratio.at(0), ratio.at(1)};
   return lo;
 }
 

@@ -24,6 +24,7 @@
 #include "training/experiment.h"
 #include "training/memory_accounting.h"
 #include "training/process_memory.h"
+#include "training/runs/run_report.h"
 
 namespace frugal {
 namespace fs = std::filesystem;
@@ -298,6 +299,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
                  100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
     }
     if (epoch_done && writer) append_line(metrics_file, metrics.dump());
+    if (writer) write_run_report(dir);  // learning curves so far, beside the memory report
     const bool last = budget_hit || pos.epoch >= epochs;
     if ((checkpoint_every > 0 && epoch_done && pos.epoch % checkpoint_every == 0) || last) checkpoints.save(e, pos);
     if (budget_hit) {
@@ -342,7 +344,10 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
     summary["communication"] = communication_json(dp->stats());
   }
   if (stop_signal) summary["signal"] = stop_signal;
-  if (writer) write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  if (writer) {
+    write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+    write_run_report(dir);
+  }
   log().info("run '{}' {}: test accuracy {:.2f}% after {} epochs ({} steps), {:.1f} s; results in {}", name, status,
              last_test["accuracy"].is_null() ? 0.0 : 100 * last_test["accuracy"].get<double>(), pos.epoch, pos.step,
              wall, dir);

@@ -7,7 +7,6 @@
 #include "core/error.h"
 #include "datasets/file_bytes.h"
 #include "datasets/jpeg.h"
-#include "datasets/resize.h"
 #include "tests/datasets/test_files.h"
 
 namespace frugal {
@@ -164,40 +163,9 @@ TEST(Jpeg, HeaderClaimingMorePixelsThanTheLimitIsRefusedBeforeDecoding) {
   for (size_t at : {sof + 5, sof + 7}) bytes[at] = 0xFD, bytes[at + 1] = 0xE8;  // 65000
   EXPECT_THROW_WITH(decode_jpeg(bytes.data(), bytes.size(), "huge.jpg"), DataError,
                     {"huge.jpg", "65000 x 65000 pixels"});
-}
-
-TEST(Resize, SameSizeCenterCropCopiesTheMiddleColumns) {
-  // 2 rows x 6 columns; red = 10 * column, green = row, blue = 0.
-  RgbImage image{2, 6, {}};
-  for (int y = 0; y < 2; ++y)
-    for (int x = 0; x < 6; ++x)
-      image.pixels.insert(image.pixels.end(), {uint8_t(10 * x), uint8_t(y), 0});
-  std::vector<float> out(3 * 2 * 2);
-  resize_center_crop(image, 2, 2, out.data());
-  // Columns 2 and 3 of the unscaled image.
-  EXPECT_EQ(out[0], 20 / 255.0f);
-  EXPECT_EQ(out[1], 30 / 255.0f);
-  EXPECT_EQ(out[4 + 2], 1 / 255.0f);  // green plane, row 1
-}
-
-TEST(Resize, SameSizeCenterCropOfATallImageCopiesTheMiddleRows) {
-  // 6 rows x 2 columns; red = 10 * row.
-  RgbImage image{6, 2, {}};
-  for (int y = 0; y < 6; ++y)
-    for (int x = 0; x < 2; ++x) image.pixels.insert(image.pixels.end(), {uint8_t(10 * y), 0, 0});
-  std::vector<float> out(3 * 2 * 2);
-  resize_center_crop(image, 2, 2, out.data());
-  EXPECT_EQ(out[0], 20 / 255.0f);  // row 2
-  EXPECT_EQ(out[2], 30 / 255.0f);  // row 3
-}
-
-TEST(Resize, BilinearUpsamplingUsesHalfPixelCenters) {
-  // 1 x 2 image [0, 255] (gray) upsampled 2x: sample positions -0.25, 0.25, 0.75, 1.25 (clamped).
-  RgbImage image{1, 2, {0, 0, 0, 255, 255, 255}};
-  std::vector<float> out(3 * 2 * 2);
-  resize_center_crop(image, 2, 2, out.data());  // resized to 2 x 4, crop columns 1..2
-  EXPECT_FLOAT_EQ(out[0], 63.75f / 255.0f);
-  EXPECT_FLOAT_EQ(out[1], 191.25f / 255.0f);
+  int64_t width = 0, height = 0;  // the crop geometry reads the header first: refused there too
+  EXPECT_THROW_WITH(jpeg_dimensions(bytes.data(), bytes.size(), "huge.jpg", &width, &height), DataError,
+                    {"huge.jpg", "65000 x 65000 pixels"});
 }
 
 }  // namespace

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <jpeglib.h>
 // clang-format on
+#include <png.h>
+
+#include <cstring>
 
 namespace frugal::testing {
 namespace fs = std::filesystem;
@@ -115,6 +118,44 @@ void write_jpeg(const std::string& path, int width, int height, const Bytes& pix
   jpeg_finish_compress(&cinfo);
   jpeg_destroy_compress(&cinfo);
   std::fclose(f);
+}
+
+void write_jpeg_as(const std::string& path, int width, int height, const Bytes& pixels, const JpegEncoding& enc) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw std::runtime_error("cannot write " + path);
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  jpeg_stdio_dest(&cinfo, f);
+  cinfo.image_width = static_cast<JDIMENSION>(width);
+  cinfo.image_height = static_cast<JDIMENSION>(height);
+  cinfo.input_components = enc.channels;
+  cinfo.in_color_space = enc.channels == 1 ? JCS_GRAYSCALE : enc.channels == 4 ? JCS_CMYK : JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  if (enc.channels == 4) jpeg_set_colorspace(&cinfo, JCS_YCCK);  // writes the Adobe marker
+  jpeg_set_quality(&cinfo, enc.quality, TRUE);
+  if (enc.progressive) jpeg_simple_progression(&cinfo);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(pixels.data()) +
+                   static_cast<size_t>(cinfo.next_scanline) * width * enc.channels;
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::fclose(f);
+}
+
+void write_png(const std::string& path, int width, int height, const Bytes& pixels, int channels) {
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = static_cast<png_uint_32>(width);
+  image.height = static_cast<png_uint_32>(height);
+  image.format = channels == 1 ? PNG_FORMAT_GRAY : channels == 4 ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
+  if (!png_image_write_to_file(&image, path.c_str(), 0, pixels.data(), 0, nullptr))
+    throw std::runtime_error("cannot write " + path + ": " + image.message);
 }
 
 Bytes solid_rgb(int width, int height, uint8_t r, uint8_t g, uint8_t b) {

@@ -48,6 +48,16 @@ Bytes cifar100_records(const std::vector<std::pair<uint8_t, uint8_t>>& coarse_fi
 // Writes a baseline JPEG with libjpeg: pixels are HWC (3 channels, or 1 for grayscale).
 void write_jpeg(const std::string& path, int width, int height, const Bytes& pixels,
                 int channels = 3, int quality = 95);
+// The same with libjpeg's other encodings: `cmyk` writes 4-channel pixels as an Adobe CMYK JPEG
+// (values stored inverted, as Photoshop does), `progressive` a progressive JPEG.
+struct JpegEncoding {
+  int channels = 3;  // 1 grey, 3 RGB, 4 CMYK
+  int quality = 95;
+  bool progressive = false;
+};
+void write_jpeg_as(const std::string& path, int width, int height, const Bytes& pixels, const JpegEncoding& enc);
+// A PNG with libpng: channels 1 (grey), 3 (RGB) or 4 (RGBA).
+void write_png(const std::string& path, int width, int height, const Bytes& pixels, int channels);
 // A width x height image filled with one RGB color.
 Bytes solid_rgb(int width, int height, uint8_t r, uint8_t g, uint8_t b);
 

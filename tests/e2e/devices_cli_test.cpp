@@ -49,6 +49,7 @@ TEST_P(CudaWithoutGpu, ExitsTwoNamingTheCause) {
   if (command == "eval") args += " --checkpoint " + file;
   if (command == "step") args += " --init " + file + " --batch " + file + " --output " + dir.str("out.safetensors");
   if (command == "bench") args += " --steps 1 --warmup 0";
+  if (command == "sweep") args += " --grid seed=1,2 -o " + dir.str("run");
   const CliResult r = run_frugal(args);
   EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
   EXPECT_NE(r.output.find("device 'cuda'"), std::string::npos) << r.output;
@@ -58,7 +59,7 @@ TEST_P(CudaWithoutGpu, ExitsTwoNamingTheCause) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EverySubcommand, CudaWithoutGpu,
-                         ::testing::Values("train", "eval", "profile", "step", "bench", "gradcheck"),
+                         ::testing::Values("train", "eval", "profile", "step", "bench", "gradcheck", "sweep"),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 }  // namespace

@@ -51,7 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   run_input([&] {
-    frugal::ImageFolderDataset dataset(root.string(), split, crop, limit);
+    frugal::ImageFolderOptions options;
+    options.image_size = crop;
+    options.limit = limit;
+    frugal::ImageFolderDataset dataset(root.string(), split, options);
     std::vector<float> image(static_cast<size_t>(dataset.sample_shape().numel()));
     for (int64_t i = 0; i < dataset.size() && i < 2; ++i) {
       int32_t label = 0;

@@ -197,11 +197,13 @@ std::string jpeg(int width, int height, J_COLOR_SPACE space, int components, boo
 void jpeg_seeds() {
   const std::string rgb = jpeg(9, 7, JCS_RGB, 3, false, 0);
   seed("jpeg", "rgb", flags(8) + rgb);
-  seed("jpeg", "rgb_full_size", flags(128 | 2) + rgb);
+  seed("jpeg", "rgb_random_crop", flags(128 | 2) + rgb);
   seed("jpeg", "gray", flags(3) + jpeg(5, 11, JCS_GRAYSCALE, 1, false, 0));
   seed("jpeg", "cmyk", flags(4) + jpeg(6, 6, JCS_CMYK, 4, false, 0));
   seed("jpeg", "progressive", flags(20) + jpeg(40, 33, JCS_RGB, 3, true, 0));
   seed("jpeg", "restarts", flags(31) + jpeg(64, 48, JCS_RGB, 3, false, 1));
+  // A crop small enough for a 1/8 DCT scale of a region of a progressive file.
+  seed("jpeg", "progressive_random_crop", flags(128 | 64 | 3) + jpeg(200, 150, JCS_RGB, 3, true, 0));
 
   const std::string small = jpeg(6, 5, JCS_RGB, 3, false, 0);
   seed("image_folder", "train_val",

@@ -30,7 +30,9 @@ constexpr const char* kFull = R"({
   "data": {
     "dataset": "cifar10", "path": "data/cifar-10-batches-bin", "batch_size": 128, "test_batch_size": 1000,
     "train_limit": 0, "test_limit": 0, "drop_last": true, "prefetch": 2, "image_size": 0,
-    "augment": {"crop_padding": 4, "horizontal_flip": true},
+    "workers": 4, "corrupt_images": "skip",
+    "augment": {"crop_padding": 4, "horizontal_flip": true, "random_resized_crop": false, "crop_scale": [0.25, 1.0],
+                "crop_ratio": [0.75, 1.25]},
     "normalize": {"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]}
   },
   "model": {"arch": "resnet", "depth": 20, "width": 16, "num_classes": 10, "activation": "relu",
@@ -106,7 +108,13 @@ TEST_F(FrugalSchema, MinimalConfigGetsEveryDefault) {
   EXPECT_EQ(out["data"]["drop_last"], true);
   EXPECT_EQ(out["data"]["synthetic"],
             json({{"shape", {1, 28, 28}}, {"classes", 10}, {"train_size", 2048}, {"test_size", 512}}));
-  EXPECT_EQ(out["data"]["augment"], json({{"crop_padding", 0}, {"horizontal_flip", false}}));
+  EXPECT_EQ(out["data"]["workers"], 1);
+  EXPECT_EQ(out["data"]["corrupt_images"], "error");
+  EXPECT_EQ(out["data"]["augment"], json({{"crop_padding", 0},
+                                          {"horizontal_flip", false},
+                                          {"random_resized_crop", false},
+                                          {"crop_scale", {0.08, 1.0}},
+                                          {"crop_ratio", {0.75, 4.0 / 3.0}}}));
   EXPECT_EQ(out["data"]["normalize"], json({{"mean", json::array()}, {"std", json::array()}}));
   EXPECT_EQ(out["model"]["hidden"], json::array({256}));
   EXPECT_EQ(out["model"]["channels"], json::array({32, 64}));

@@ -189,6 +189,11 @@ TEST(ImagenetResnet, Resnet50MatchesTorchvisionsParameterCount) {
   EXPECT_EQ(count_parameters(*g), 25557032);
 }
 
+TEST(ImagenetResnet, Resnet101And152MatchTorchvisionsParameterCounts) {
+  EXPECT_EQ(count_parameters(*build(torchvision("resnet101"), kImageNet, 1000)), 44549160);
+  EXPECT_EQ(count_parameters(*build(torchvision("resnet152"), kImageNet, 1000)), 60192808);
+}
+
 TEST(ImagenetResnet, TorchvisionStemDownsamplesFourTimesBeforeLayer1) {
   auto g = build(torchvision("resnet18"), kImageNet, 1000);
   EXPECT_EQ(parameter_shape(*g, "conv1.weight"), (Shape{64, 3, 7, 7}));

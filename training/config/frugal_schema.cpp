@@ -54,6 +54,9 @@ Schema::enumeration(dataset_names()).required()},
       {"test_limit", count(0, kMaxExamples).def(0).describe("use the first N test examples; 0 = all")},
       {"drop_last", Schema::boolean().def(true)},
       {"prefetch", count(0, kMaxPrefetch).def(1).describe("batches prepared ahead by the loader thread")},
+      {"workers", count(1, kMaxThreads).def(1).describe("threads decoding and augmenting each batch")},
+      {"corrupt_images", Schema::enumeration({"error", "skip"}).def("error")
+                             .describe("image_folder: an undecodable file stops the run, or is logged and replaced")},
       {"image_size", count(0, kMaxSide).def(0).describe("image_folder: crop size in pixels (required there)")},
       {"synthetic", Schema::object({
                         {"shape", Schema::array(count(1, kMaxSide)).min_length(1).max_length(3).def({1, 28, 28})
@@ -65,6 +68,13 @@ Schema::enumeration(dataset_names()).required()},
       {"augment", Schema::object({
                       {"crop_padding", count(0, kMaxKernel).def(0).describe("random crop after zero padding, pixels")},
                       {"horizontal_flip", Schema::boolean().def(false)},
+                      {"random_resized_crop", Schema::boolean().def(false)
+                                                  .describe("image_folder: torchvision's RandomResizedCrop")},
+                      {"crop_scale", Schema::array(Schema::number().min_exclusive(0).max(1)).length(2)
+                                         .def({0.08, 1.0})
+                                         .describe("random_resized_crop: [min, max] fraction of the area")},
+                      {"crop_ratio", Schema::array(positive()).length(2).def({0.75, 4.0 / 3.0})
+                                         .describe("random_resized_crop: [min, max] width / height")},
                   })},
       {"normalize", Schema::object({
                         {"mean", Schema::array(real()).def(json::array()).describe("per channel; [] = no normalization")},

@@ -1,4 +1,4 @@
-// torchvision's resnet18/34 (BasicBlock) and resnet50 (Bottleneck, stride on the 3x3 conv as in
+// torchvision's resnet18/34 (BasicBlock) and resnet50/101/152 (Bottleneck, stride on the 3x3 conv as in
 // torchvision's "v1.5"), with torchvision's parameter names: conv1, bn1, layer1.0.conv1, ...,
 // layer2.0.downsample.0/1, fc. Stages have 64/128/256/512 planes (x4 outputs for the bottleneck).
 //
@@ -25,7 +25,10 @@ ResnetLayout layout_for(const std::string& arch) {
   if (arch == "resnet18") return {{2, 2, 2, 2}, false};
   if (arch == "resnet34") return {{3, 4, 6, 3}, false};
   if (arch == "resnet50") return {{3, 4, 6, 3}, true};
-  throw ConfigError("model.arch: '" + arch + "' is not an ImageNet ResNet (valid: resnet18, resnet34, resnet50)");
+  if (arch == "resnet101") return {{3, 4, 23, 3}, true};
+  if (arch == "resnet152") return {{3, 8, 36, 3}, true};
+  throw ConfigError("model.arch: '" + arch +
+                    "' is not an ImageNet ResNet (valid: resnet18, resnet34, resnet50, resnet101, resnet152)");
 }
 
 // 1x1 conv + BN on the shortcut where the block changes the shape.

@@ -15,7 +15,8 @@ constexpr Architecture kArchitectures[] = {
     {"mlp", build_mlp},           {"cnn", build_cnn},
     {"resnet", build_cifar_resnet}, {"preact_resnet", build_preact_resnet},
     {"resnet18", build_imagenet_resnet}, {"resnet34", build_imagenet_resnet},
-    {"resnet50", build_imagenet_resnet}, {"vgg11", build_vgg},
+    {"resnet50", build_imagenet_resnet}, {"resnet101", build_imagenet_resnet},
+    {"resnet152", build_imagenet_resnet}, {"vgg11", build_vgg},
     {"vgg16", build_vgg},         {"sequential", build_sequential},
 };
 
