@@ -53,6 +53,23 @@ inline float output_scale(const float* gamma, int64_t ch, float invstd) {
 // Shared backward for one channel; x_shift/x_scale turn x into xhat (mean/invstd for the saved input,
 // 0/1 when x is xhat). dx = gamma*invstd * (dy - mean(dy) - xhat * mean(dy*xhat)); dbeta = sum(dy);
 // dgamma = sum(dy*xhat). Two passes: the sums, then dx (which may alias dy).
+// dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)) over channel ch, xhat = (x - x_shift) * x_scale: the
+// input gradient given the channel's means (local, or summed over the replicas of a sync BatchNorm).
+inline void data_gradient_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* x, float x_shift,
+                                  float x_scale, const float* dy, float k, float mean_dy, float mean_dy_xhat,
+                                  float* dx) {
+  for_each_run(n, c, s, ch, [&](int64_t run) {
+    const float* xr = x + run;
+    const float* dyr = dy + run;
+    float* dxr = dx + run;
+#pragma omp simd
+    for (int64_t j = 0; j < s; ++j) {
+      const float xhat = (xr[j] - x_shift) * x_scale;
+      dxr[j] = k * (dyr[j] - mean_dy - xhat * mean_dy_xhat);
+    }
+  });
+}
+
 void backward_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* x, float x_shift,
                       float x_scale, const float* dy, const float* gamma, float invstd, float* dx,
                       float* dgamma, float* dbeta, bool accumulate) {
@@ -65,16 +82,7 @@ void backward_channel(int64_t n, int64_t c, int64_t s, int64_t ch, const float* 
   const float k = (gamma ? gamma[ch] : 1.0f) * invstd;
   const float mean_dy = static_cast<float>(sums.sum_dy / m);
   const float mean_dy_xhat = static_cast<float>(sums.sum_dy_xhat / m);
-  for_each_run(n, c, s, ch, [&](int64_t run) {
-    const float* xr = x + run;
-    const float* dyr = dy + run;
-    float* dxr = dx + run;
-#pragma omp simd
-    for (int64_t j = 0; j < s; ++j) {
-      const float xhat = (xr[j] - x_shift) * x_scale;
-      dxr[j] = k * (dyr[j] - mean_dy - xhat * mean_dy_xhat);
-    }
-  });
+  data_gradient_channel(n, c, s, ch, x, x_shift, x_scale, dy, k, mean_dy, mean_dy_xhat, dx);
 }
 
 // dy = dz where the forward's output (x - mean) * scale + offset was positive, over channel ch: the
@@ -177,17 +185,7 @@ void batchnorm_backward_data_given_means_cpu(int64_t n, int64_t c, int64_t s, co
   for (int64_t ch = 0; ch < c; ++ch) {
     const float shift = x_shift ? x_shift[ch] : 0.0f, scale = x_scale ? x_scale[ch] : 1.0f;
     const float k = (gamma ? gamma[ch] : 1.0f) * invstd[ch];
-    const float m_dy = mean_dy[ch], m_dy_xhat = mean_dy_xhat[ch];
-    for_each_run(n, c, s, ch, [&](int64_t run) {
-      const float* xr = x + run;
-      const float* dyr = dy + run;
-      float* dxr = dx + run;
-#pragma omp simd
-      for (int64_t j = 0; j < s; ++j) {
-        const float xhat = (xr[j] - shift) * scale;
-        dxr[j] = k * (dyr[j] - m_dy - xhat * m_dy_xhat);
-      }
-    });
+    data_gradient_channel(n, c, s, ch, x, shift, scale, dy, k, mean_dy[ch], mean_dy_xhat[ch], dx);
   }
 }
 
