@@ -3,6 +3,22 @@
 
 #include "tests/e2e/cli_runner.h"
 
+// AddressSanitizer's shadow memory and quarantine sit in the process's resident set, which the
+// process prediction (docs/memory_budget.md) does not model: the tests that compare measured RSS with
+// it, or budget the whole process tightly, skip in the sanitized run (scripts/test.sh --sanitize).
+#if defined(__SANITIZE_ADDRESS__)
+#define FRUGAL_RSS_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FRUGAL_RSS_UNDER_ASAN 1
+#endif
+#endif
+#ifdef FRUGAL_RSS_UNDER_ASAN
+#define FRUGAL_SKIP_UNDER_ASAN() GTEST_SKIP() << "resident set inflated by AddressSanitizer"
+#else
+#define FRUGAL_SKIP_UNDER_ASAN() (void)0
+#endif
+
 namespace frugal::e2e {
 namespace {
 
@@ -26,6 +42,7 @@ nlohmann::json wide_mlp(const std::string& name) {
 }
 
 TEST(ProcessMemoryCli, MeasuredPeakRssIsWithinTenPercentOfThePrediction) {
+  FRUGAL_SKIP_UNDER_ASAN();
   TempDir dir("process");
   CliResult r = run_frugal("train --config " + write_config(dir, wide_mlp("p")) + " --output " + dir.str("run"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -85,6 +102,7 @@ TEST(PlanCli, PrintsTheTableWritesTheEntriesAndRefusesTooSmallABudget) {
 }
 
 TEST(PlanCli, TrainWithBackwardAutoPlansFirstAndSaysSo) {
+  FRUGAL_SKIP_UNDER_ASAN();
   TempDir dir("auto_train");
   nlohmann::json c = small_cnn("auto");
   CliResult probe = run_frugal("plan --config " + write_config(dir, c) + " --step-budget-mb 1000 --smallest --output " +
