@@ -262,6 +262,17 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
     if (!needs.aux.empty()) nb.saved_aux = pass.nodes[rerun_index[k][i]].aux;
   }
 
+  // Values whose gradient reaches no parameter (parameter-free layers over the input, like an MLP's
+  // Flatten) get none, as the input gets none: their consumers skip that data gradient, so the first
+  // Linear behind a Flatten runs no backward-data GEMM. Node ids are in topological order.
+  std::vector<bool> grad_reaches_params(L, false);
+  for (int i = 0; i < L; ++i) {
+    grad_reaches_params[i] = !graph.layer(i).parameters().empty();
+    for (int v : graph.node(i).inputs)
+      if (v != Graph::kInput && grad_reaches_params[v]) grad_reaches_params[i] = true;
+  }
+  auto gradient_needed = [&](int v) { return v != Graph::kInput && grad_reaches_params[v]; };
+
   // A node whose backward runs in place (an activation, or a folded pair) writes the gradient of an
   // input that only it reads over its output's gradient, which nothing reads afterwards: the two share
   // one buffer. Not the network output's gradient, which DFA-style modes read late.
@@ -273,7 +284,7 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
     if (!in_place || donor == graph.output()) continue;
     const auto& ins = graph.node(i).inputs;
     for (int v : ins)
-      if (v != Graph::kInput && graph.consumers(v) == std::vector<int>{i} &&
+      if (gradient_needed(v) && graph.consumers(v) == std::vector<int>{i} &&
           std::count(ins.begin(), ins.end(), v) == 1) {
         grad_shared_with[v] = donor;
         break;
@@ -288,6 +299,7 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
     Layer& layer = graph.layer(i);
     auto consumers = graph.consumers(i);
     if (consumers.empty() && i != graph.output()) continue;  // a dead end: no gradient flows
+    if (!gradient_needed(i) && i != graph.output()) continue;  // reaches no parameter
     if (plan.nodes[i].folds >= 0) continue;                  // the folded pair's backward reads the ReLU's
     if (grad_shared_with[i] >= 0) continue;                  // below, once the donor's exists
     int32_t first = i == graph.output() ? plan.time_loss : plan.backward_time(consumers.back());
@@ -318,12 +330,13 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
       int v = ins[k];
       bool scratch;
       int32_t target;
-      if (v == Graph::kInput) {
-        // Nobody needs the input gradient; weighted layers skip it, others write to scratch.
+      if (!gradient_needed(v)) {
+        // Nobody needs this gradient; weighted layers skip it, others write to scratch.
         scratch = true;
         target = dynamic_cast<WeightedLayer*>(&layer)
                      ? kNoBuffer
-                     : b.add(layer.name() + "/input_grad_scratch", layer.name(), in_shape, DType::F32,
+                     : b.add(layer.name() + "/input_grad_scratch", layer.name(),
+                             v == Graph::kInput ? in_shape : graph.layer(v).output_shape(), DType::F32,
                              MemoryCategory::Workspace, tb, tb);
       } else if (graph.consumers(v).back() == i && k == static_cast<size_t>(
                      std::find(ins.begin(), ins.end(), v) - ins.begin())) {
@@ -335,7 +348,7 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
                        graph.layer(v).output_shape(), DType::F32, MemoryCategory::Workspace, tb, tb);
       }
       nb.input_grad_target.push_back(target);
-      nb.input_grad_is_scratch.push_back(scratch && v != Graph::kInput);
+      nb.input_grad_is_scratch.push_back(scratch && gradient_needed(v));
     }
   }
   plan.step.validate();
