@@ -43,6 +43,12 @@ DirectConvPlan make_plan(int64_t in_channels, int64_t out_channels, int64_t in_h
   // Output row oh reads phase rows oh + shift, shift <= the last tap's.
   p.phase_h = p.out_h + tap_phase(kernel_h - 1, dilation_h, stride_h).shift;
   p.padded_w = p.out_w + tap_phase(kernel_w - 1, dilation_w, stride_w).shift;
+  // At stride one, rows share their padding columns: a row holds pad_w zeros then the W input values,
+  // and the taps right of the last column read the next row's leading zeros (position W + 2*pad_w - 1
+  // at most, i.e. pad_w - 1 of the next row). That drops pad_w discarded columns per row of the wide
+  // grid (32x32 maps: 34 -> 33 columns, 16x16: 18 -> 17) and changes no sum: the same products of
+  // the same zeros and inputs, in the same order.
+  if (stride_w == 1) p.padded_w = std::max(p.out_w, std::min(p.padded_w, in_w + pad_w));
   p.wide_pixels = round_up(p.out_h * p.padded_w, kLanes);
   std::vector<int64_t> phase_of_tap, shift_of_tap;  // phase index, offset within the phase
   int64_t max_shift = 0;
@@ -237,7 +243,8 @@ void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
         }
         written = pixel + count;
       });
-      std::fill(block + written * kLanes, block + p.phase_h * p.padded_w * kLanes, 0.0f);
+      // Up to the phase's end: the last row's rightmost taps read into the row below it.
+      std::fill(block + written * kLanes, block + p.phase_stride * kLanes, 0.0f);
     }
   }
 }
