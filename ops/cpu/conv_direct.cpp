@@ -226,6 +226,72 @@ constexpr auto kForwardTiles = forward_tile_table(std::make_integer_sequence<int
 // are never read.
 int64_t channel_blocks(const DirectConvPlan& p) { return (p.in_channels + kLanes - 1) / kLanes; }
 
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+// The shuffles below through their zero-masked forms with every lane kept (the same instructions):
+// GCC 12's plain forms pass an undefined register that -Wmaybe-uninitialized reports.
+constexpr __mmask16 kAll = 0xFFFF;
+inline __m512 unpacklo(__m512 a, __m512 b) { return _mm512_maskz_unpacklo_ps(kAll, a, b); }
+inline __m512 unpackhi(__m512 a, __m512 b) { return _mm512_maskz_unpackhi_ps(kAll, a, b); }
+#define FRUGAL_SHUFFLE_PS(a, b, imm) _mm512_maskz_shuffle_ps(kAll, a, b, imm)
+#define FRUGAL_SHUFFLE_LANES(a, b, imm) _mm512_maskz_shuffle_f32x4(kAll, a, b, imm)
+
+// r[i][j] -> r[j][i] for a 16x16 block in registers: pairs of rows interleaved, then 4x4 blocks within
+// each 128-bit lane, then the lanes across rows.
+inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = unpacklo(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = unpackhi(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // r[4i + m], lane L: column 4L + m of rows 4i..4i+3
+    r[4 * i] = FRUGAL_SHUFFLE_PS(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 1] = FRUGAL_SHUFFLE_PS(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * i + 2] = FRUGAL_SHUFFLE_PS(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 3] = FRUGAL_SHUFFLE_PS(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int m = 0; m < 4; ++m) {  // a 4x4 transpose of 128-bit lanes over r[m], r[4+m], r[8+m], r[12+m]
+    t[m] = FRUGAL_SHUFFLE_LANES(r[m], r[4 + m], 0x88);
+    t[4 + m] = FRUGAL_SHUFFLE_LANES(r[m], r[4 + m], 0xdd);
+    t[8 + m] = FRUGAL_SHUFFLE_LANES(r[8 + m], r[12 + m], 0x88);
+    t[12 + m] = FRUGAL_SHUFFLE_LANES(r[8 + m], r[12 + m], 0xdd);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = FRUGAL_SHUFFLE_LANES(t[m], t[8 + m], 0x88);
+    r[8 + m] = FRUGAL_SHUFFLE_LANES(t[m], t[8 + m], 0xdd);
+    r[4 + m] = FRUGAL_SHUFFLE_LANES(t[4 + m], t[12 + m], 0x88);
+    r[12 + m] = FRUGAL_SHUFFLE_LANES(t[4 + m], t[12 + m], 0xdd);
+  }
+}
+#undef FRUGAL_SHUFFLE_PS
+#undef FRUGAL_SHUFFLE_LANES
+
+// src[j * stride] for j < count (count <= 16, stride 1 or 2), zeros in the lanes past count; reads
+// nothing past the last of them.
+inline __m512 load_pixels(const float* src, int64_t stride, int64_t count) {
+  if (stride == 1) return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), src);
+  const int64_t span = 2 * count - 1;  // floats from src[0] to the last pixel read
+  const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << std::min<int64_t>(span, 16)) - 1), src);
+  const __m512 hi = span > 16 ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (span - 16)) - 1), src + 16)
+                              : _mm512_setzero_ps();
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+// lanes[(j) * kLanes + l] = planes[l * plane + in + j * stride] for j < count, l < channels, zero in
+// lanes l >= channels: 16 pixels at a time, transposed in registers.
+void transpose_run(const float* planes, int64_t plane, int64_t channels, int64_t in, int64_t stride,
+                   int64_t count, float* lanes) {
+  for (int64_t j = 0; j < count; j += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, count - j);
+    __m512 r[16];
+    for (int64_t l = 0; l < kLanes; ++l)
+      r[l] = l < channels ? load_pixels(planes + l * plane + in + j * stride, stride, n) : _mm512_setzero_ps();
+    transpose_16x16(r);
+    for (int64_t i = 0; i < n; ++i) _mm512_storeu_ps(lanes + (j + i) * kLanes, r[i]);
+  }
+}
+#endif
+
 void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
   const int64_t plane = p.in_h * p.in_w;
   for (int64_t cb = 0; cb < channel_blocks(p); ++cb) {
@@ -236,12 +302,15 @@ void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
       int64_t written = 0;
       for_each_input_run(p, p.phases[k], [&](int64_t pixel, int64_t count, int64_t in) {
         std::fill(block + written * kLanes, block + pixel * kLanes, 0.0f);
+        written = pixel + count;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+        if (p.stride_w <= 2) return transpose_run(planes, plane, channels, in, p.stride_w, count, block + pixel * kLanes);
+#endif
         for (int64_t j = 0; j < count; ++j, in += p.stride_w) {  // one pixel's channels, one vector
           float* lanes = block + (pixel + j) * kLanes;
           for (int64_t l = 0; l < channels; ++l) lanes[l] = planes[l * plane + in];
           for (int64_t l = channels; l < kLanes; ++l) lanes[l] = 0.0f;
         }
-        written = pixel + count;
       });
       // Up to the phase's end: the last row's rightmost taps read into the row below it.
       std::fill(block + written * kLanes, block + p.phase_stride * kLanes, 0.0f);
