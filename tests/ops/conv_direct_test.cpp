@@ -78,7 +78,8 @@ class DirectConv : public ::testing::TestWithParam<NamedGeometry> {
   // dw starts random: the kernel adds into it.
   void check_weight_gradient() {
     const DirectConvPlan p = direct_forward_plan(g());
-    std::vector<float> scratch(direct_weight_grad_scratch_floats(p));
+    // NaN scratch: every padded value the kernel reads must have been written (zeros included).
+    std::vector<float> scratch(direct_weight_grad_scratch_floats(p), std::nanf(""));
     const std::vector<float> dw_before = random_floats(test::conv_weight_size(g()), 5, 4);
     std::vector<float> dw = dw_before;
     const int64_t in_sample = g().in_channels * g().in_h * g().in_w;
@@ -97,7 +98,8 @@ class DirectConv : public ::testing::TestWithParam<NamedGeometry> {
 // Runs the plan over the batch one sample at a time; out starts as NaN so missed entries fail.
 std::vector<float> run_direct(const DirectConvPlan& p, int64_t batch, const std::vector<float>& in,
                               const std::vector<float>& w, bool transpose_flip, const float* bias) {
-  std::vector<float> packed(direct_packed_weight_floats(p)), scratch(direct_conv_scratch_floats(p));
+  std::vector<float> packed(direct_packed_weight_floats(p)),
+      scratch(direct_conv_scratch_floats(p), std::nanf(""));  // read only where written
   pack_direct_weights(p, w.data(), transpose_flip, packed.data());
   const int64_t in_sample = p.in_channels * p.in_h * p.in_w, out_sample = p.out_channels * p.out_h * p.out_w;
   std::vector<float> out(batch * out_sample, std::nanf(""));
