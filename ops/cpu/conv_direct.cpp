@@ -277,7 +277,7 @@ inline __m512 load_pixels(const float* src, int64_t stride, int64_t count) {
   return _mm512_permutex2var_ps(lo, even, hi);
 }
 
-// lanes[(j) * kLanes + l] = planes[l * plane + in + j * stride] for j < count, l < channels, zero in
+// lanes[j * kLanes + l] = planes[l * plane + in + j * stride] for j < count, l < channels, zero in
 // lanes l >= channels: 16 pixels at a time, transposed in registers.
 void transpose_run(const float* planes, int64_t plane, int64_t channels, int64_t in, int64_t stride,
                    int64_t count, float* lanes) {
@@ -304,7 +304,8 @@ void pad_channels_last(const DirectConvPlan& p, const float* x, float* xt) {
         std::fill(block + written * kLanes, block + pixel * kLanes, 0.0f);
         written = pixel + count;
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-        if (p.stride_w <= 2) return transpose_run(planes, plane, channels, in, p.stride_w, count, block + pixel * kLanes);
+        if (p.stride_w <= 2)
+          return transpose_run(planes, plane, channels, in, p.stride_w, count, block + pixel * kLanes);
 #endif
         for (int64_t j = 0; j < count; ++j, in += p.stride_w) {  // one pixel's channels, one vector
           float* lanes = block + (pixel + j) * kLanes;
