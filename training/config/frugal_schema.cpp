@@ -201,6 +201,9 @@ Schema train_section() {
       {"label_smoothing", fraction_below_one().def(0)},
       {"eval_every", count(1, kMaxEpochs).def(1).describe("epochs")},
       {"checkpoint_every", count(0, kMaxEpochs).def(1).describe("epochs; 0 = only at the end")},
+      {"micro_batches", count(1, kMaxBatch).def(1).describe(
+           "passes per step, each over batch_size / micro_batches samples, gradients accumulated; must "
+           "divide data.batch_size (docs/memory_budget.md)")},
   });
 }
 
