@@ -88,6 +88,39 @@ TEST(MicroBatches, AModeThatOverwritesItsGradientsIsAccumulatedByTheStep) {
   EXPECT_EQ(plan.nodes[g->find("conv")].grad_save, kNoBuffer);  // exact: the kernel adds
 }
 
+// conv -> BatchNorm -> ReLU (folded into the BatchNorm, whose gradients the step then saves and adds)
+// -> global average pool -> linear.
+std::unique_ptr<Graph> bn_net() {
+  ModelBuilder b(4, Shape{2, 6, 6});
+  int x = b.conv("conv", b.input(), 4, 3, 1, 1, false);
+  x = b.batchnorm("bn", x);
+  x = b.activation("relu", x, default_activation_spec(ActivationKind::ReLU));
+  x = b.global_avgpool("pool", x);
+  b.linear("fc", x, 4);
+  return b.finish();
+}
+
+TEST(MicroBatches, WithBatchNormEachPassIsAStepOverItsOwnSamples) {
+  // BatchNorm normalises each pass with its own statistics: the step's gradient is the mean of the
+  // passes' gradients, each as a one-pass step over its slice would give it.
+  const test::Batch b = test::random_batch(8, Shape{2, 6, 6}, 4, 5);
+  auto split_net = bn_net();
+  Executor split(*split_net, test::exact_modes(*split_net), "static", 4);
+  split.set_micro_batches(2);
+  split.train_step(b.images, b.labels, 0, 0);
+  EXPECT_NE(split.training_plan(8).nodes[split_net->find("bn")].grad_save, kNoBuffer) << "the ReLU is folded";
+  std::vector<float> expected;
+  for (int j = 0; j < 2; ++j) {
+    auto g = bn_net();
+    Executor half(*g, test::exact_modes(*g), "static", 4);
+    half.train_step(b.images.slice0(4 * j, 4 * j + 4), b.labels.slice0(4 * j, 4 * j + 4), 0, 0);
+    const std::vector<float> got = gradients(*g);
+    expected.resize(got.size(), 0.0f);
+    for (size_t i = 0; i < got.size(); ++i) expected[i] += 0.5f * got[i];
+  }
+  EXPECT_LT(relative_distance(expected, gradients(*split_net)), 1e-5);
+}
+
 TEST(MicroBatches, TheStepIsPlannedForOnePassAndMeasuredAsPlanned) {
   auto g = small_net();
   Executor ex(*g, test::exact_modes(*g), "static", 4);

@@ -107,6 +107,7 @@ AutoOptions auto_options(const nlohmann::json& config) {
   o.candidates = a.at("candidates").get<std::vector<std::string>>();
   o.max_slowdown = a.at("max_slowdown").get<double>();
   o.error_batches = a.at("error_batches").get<int>();
+  o.split_batch = a.at("split_batch").get<bool>();
   o.cache_dir = a.at("cache_dir").get<std::string>();
   if (o.candidates.empty()) o.candidates = default_candidate_specs();
   return o;
@@ -272,6 +273,7 @@ AutoPlan plan_at(AutoPlanContext& c, int k) {
     const auto t = Clock::now();
     const double t_cpu = cpu_now();
     const GradientError mine = c.probe->run(chosen, k);
+    const double search_error = search.predicted_error(chosen);
     plan.measured_error = mine.rel_l2;
     plan.measured_cosine = mine.cosine;
     for (const std::string& spec : o.candidates) {
@@ -287,8 +289,9 @@ AutoPlan plan_at(AutoPlanContext& c, int k) {
         const GradientError r = c.probe->run(u, k);
         b.measured_error = r.rel_l2;
         b.measured_cosine = r.cosine;
-        // A uniform configuration that fits and does better on the same batches is the plan.
-        if (r.rel_l2 < plan.measured_error) {
+        // A uniform configuration that fits and does better on the same batches is the plan; not over a
+        // search result whose modes are all exact, which a lossy mode can only beat by chance.
+        if (r.rel_l2 < plan.measured_error && search_error > 0) {
           chosen = u;
           plan.measured_error = r.rel_l2;
           plan.measured_cosine = r.cosine;
@@ -364,6 +367,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
     } catch (const MemoryBudgetError& err) {
       if (best) break;
       refusal = err.what();
+      if (!c.o.split_batch) throw;
       // Splitting cannot shrink what persists across passes.
       size_t persistent = 0;
       full_step_description(e, e.step_schedule->plan(c.batch), &persistent);

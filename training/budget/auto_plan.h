@@ -19,6 +19,7 @@ struct AutoOptions {
   std::vector<std::string> candidates;  // mode specs (mode_spec.h)
   double max_slowdown = 2.0;            // predicted step time over exact's; 0 = unbounded
   int error_batches = 1;
+  bool split_batch = true;  // try more train.micro_batches where no assignment fits
   std::string cache_dir;  // "" = the run directory
 };
 

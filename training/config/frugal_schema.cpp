@@ -148,6 +148,8 @@ Schema backward_section() {
                          .describe("modes to choose from, as name[:knob=value...]; [] = the default set")},
       {"max_slowdown", Schema::number().min(1).max(kMaxFloat).def(2.0).describe("predicted step time over exact's, at most")},
       {"error_batches", count(1, 1 << 16).def(1).describe("training batches the gradient error is measured on")},
+      {"split_batch", Schema::boolean().def(true).describe(
+           "where no assignment fits, split each step into 2, 4, ... passes (train.micro_batches)")},
       {"cache_dir", Schema::path().def("").describe("where measurements are kept; \"\" = the run directory")},
   });
   return Schema::object({
