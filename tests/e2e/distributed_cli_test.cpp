@@ -90,6 +90,17 @@ TEST(DistributedCli, MicroBatchesOnEveryRankMatchOneRankOfTheWholeBatch) {
   EXPECT_LT(max_relative_difference(model_of(dir, "two"), model_of(dir, "one")), kTolerance);
 }
 
+TEST(DistributedCli, MicroBatchesWithShardedGradientsAreRefused) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_micro_zero2");
+  nlohmann::json c = dp_config("exact", 16);
+  c["train"]["micro_batches"] = 2;
+  c["distributed"] = {{"shard_optimizer_state", true}, {"shard_gradients", true}};
+  CliResult r = run_mpi(2, "train --config " + write(dir, "c.json", c) + " --output " + dir.str("run"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("train.micro_batches: 2 with distributed.shard_gradients"), std::string::npos) << r.output;
+}
+
 // The modes whose gradients are estimates (quantized stashes, few-bit activation codes, randomized
 // traces): one rank under mpirun is the single-process run bit for bit (the data-parallel step and layout
 // change no value), and two ranks train, with sync_batchnorm so that the quantized BatchNorm backward
