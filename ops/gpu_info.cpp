@@ -2,15 +2,17 @@
 
 #include <cstdio>
 
+#include "ops/cuda_module.h"
+
 namespace frugal {
 
-#ifndef FRUGAL_HAS_CUDA
 GpuInventory visible_gpus() {
   GpuInventory inv;
-  inv.why_none = "this build of frugal has no CUDA backend: it was built without nvcc";
+  using Entry = void (*)(GpuInventory*);
+  const auto entry = reinterpret_cast<Entry>(cuda_module_symbol("frugal_cuda_visible_gpus", &inv.why_none));
+  if (entry) entry(&inv);
   return inv;
 }
-#endif
 
 std::string cuda_version_string(int version) {
   if (version <= 0) return "none";

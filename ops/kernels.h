@@ -201,8 +201,9 @@ class Kernels {
 // The kernels of `device`. ConfigError when the CUDA backend is not built or no GPU is visible.
 const Kernels& kernels_for(Device device);
 
-// The CUDA backend when this build has one (ops/cuda/), else null. ConfigError, naming the cause, when
-// it is built but cannot start (no GPU visible, driver too old).
+// The CUDA backend's kernels, from its module (ops/cuda_module.h), loaded and started on first use.
+// ConfigError, naming the cause, when the build has none, its module cannot be loaded, or it cannot
+// start (no GPU visible, driver too old); never null.
 const Kernels* cuda_kernels();
 
 }  // namespace frugal

@@ -236,10 +236,11 @@ class CudaKernels final : public Kernels {
 
 }  // namespace
 
-const Kernels* cuda_kernels() {
-  cuda::start_runtime();  // ConfigError naming the cause when no GPU can be used
-  static CudaKernels kernels;
+}  // namespace frugal
+
+// The module's entry point behind cuda_kernels() (ops/kernels.h).
+extern "C" const frugal::Kernels* frugal_cuda_kernels() {
+  frugal::cuda::start_runtime();  // ConfigError naming the cause when no GPU can be used
+  static frugal::CudaKernels kernels;
   return &kernels;
 }
-
-}  // namespace frugal

@@ -1,13 +1,14 @@
-// visible_gpus() of a CUDA build (ops/gpu_info.h): the driver's device list, without starting frugal's
-// CUDA runtime (no context is created: properties come from the driver alone).
+// The module's entry point behind visible_gpus() (ops/gpu_info.h): the driver's device list, without
+// starting frugal's CUDA runtime (no context is created: properties come from the driver alone).
 #include <cuda_runtime.h>
 
 #include "ops/cuda/cuda_runtime.h"
 #include "ops/gpu_info.h"
 
 namespace frugal {
+namespace {
 
-GpuInventory visible_gpus() {
+GpuInventory driver_inventory() {
   GpuInventory inv;
   inv.cuda_built = true;
   cudaRuntimeGetVersion(&inv.runtime_version);
@@ -31,4 +32,7 @@ GpuInventory visible_gpus() {
   return inv;
 }
 
+}  // namespace
 }  // namespace frugal
+
+extern "C" void frugal_cuda_visible_gpus(frugal::GpuInventory* inventory) { *inventory = frugal::driver_inventory(); }

@@ -2,11 +2,10 @@
 // the key or tensor inside it); an output location that cannot be written fails before the work starts.
 #include <gtest/gtest.h>
 
-#include <zlib.h>
-
 #include <cstring>
 
 #include "tests/e2e/cli_runner.h"
+#include "tests/e2e/idx_files.h"
 
 namespace frugal::e2e {
 namespace {
@@ -82,16 +81,6 @@ TEST(BadFilesCli, DamagedCheckpointStateNamesTheFileAndKey) {
     write_text(state, c.state.dump());
     EXPECT_TRUE(is_user_error(run_frugal("train --resume " + dir.str("run")), {state.string(), c.key}));
   }
-}
-
-void write_gz(const fs::path& p, const std::string& bytes) {
-  gzFile f = gzopen(p.string().c_str(), "wb");
-  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-  gzclose(f);
-}
-
-std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 
 TEST(BadFilesCli, IdxHeaderWithAZeroDimensionNamesTheFile) {

@@ -2,9 +2,8 @@
 // and never a crash.
 #include <gtest/gtest.h>
 
-#include <zlib.h>
-
 #include "tests/e2e/cli_runner.h"
+#include "tests/e2e/idx_files.h"
 
 namespace frugal::e2e {
 namespace {
@@ -62,16 +61,6 @@ TEST(ErrorsCli, ModeOnALayerItCannotServeIsRefused) {
   auto cfg = tiny_config("t");
   cfg["backward"] = {{"layers", {{{"match", "nothing*"}, {"mode", "exact"}}}}};
   expect_user_error(train_with(dir, cfg), {"nothing*"});
-}
-
-void write_gz(const fs::path& p, const std::string& bytes) {
-  gzFile f = gzopen(p.string().c_str(), "wb");
-  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
-  gzclose(f);
-}
-
-std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 
 TEST(ErrorsCli, WrongMagicNumberInAnIdxFileNamesTheFile) {

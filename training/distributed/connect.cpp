@@ -11,7 +11,7 @@
 #include "training/distributed/mpi/mpi_communicator.h"
 #endif
 #ifdef FRUGAL_HAS_NCCL
-#include "training/distributed/cuda/nccl_communicator.h"
+#include "ops/cuda_module.h"
 #endif
 
 namespace frugal {
@@ -53,7 +53,11 @@ std::unique_ptr<Communicator> connect_job(const LaunchInfo& launch, double timeo
   auto mpi = std::make_unique<MpiCommunicator>(timeout_s);
   if (device == Device::CPU) return mpi;
 #ifdef FRUGAL_HAS_NCCL
-  return std::make_unique<NcclCommunicator>(std::move(mpi));
+  // The NCCL communicator lives in the CUDA backend's module (training/distributed/cuda/), which takes
+  // the MPI communicator over.
+  using Entry = Communicator* (*)(MpiCommunicator*);
+  const auto entry = reinterpret_cast<Entry>(require_cuda_module_symbol("frugal_cuda_nccl_communicator"));
+  return std::unique_ptr<Communicator>(entry(mpi.release()));
 #else
   if (launch.size == 1) return std::make_unique<SingleProcessCommunicator>(device);
   throw ConfigError("device 'cuda' with " + std::to_string(launch.size) +

@@ -126,3 +126,9 @@ void NcclCommunicator::abort(int code) {
 }
 
 }  // namespace frugal
+
+// The CUDA backend module's entry point behind connect_job (training/distributed/connect.cpp): takes
+// `control` over, even when it throws.
+extern "C" frugal::Communicator* frugal_cuda_nccl_communicator(frugal::MpiCommunicator* control) {
+  return new frugal::NcclCommunicator(std::unique_ptr<frugal::MpiCommunicator>(control));
+}
