@@ -39,6 +39,7 @@ nlohmann::json apply_auto_backward(nlohmann::json& config, const std::string& ru
   FRUGAL_CHECK(plan.is_object() && plan.contains("backward"), InternalError,
                "backward.auto: " + run_dir + "/auto_plan.json holds no plan");
   config["backward"] = plan.at("backward");
+  config["train"]["micro_batches"] = plan.at("micro_batches");
   plan.erase("backward");
   return plan;
 }

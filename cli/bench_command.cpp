@@ -100,7 +100,8 @@ nlohmann::json bench_training(BenchArgs& args) {
   const double step = median(run.step_seconds);
   const Device device = e.graph->device();
   // Backward of conv/linear costs about twice the forward FLOPs (data and weight gradients).
-  const double flops = 3.0 * static_cast<double>(e.graph->forward_flops());
+  // Per step: the graph is set up for one of its micro_batches passes.
+  const double flops = 3.0 * static_cast<double>(e.graph->forward_flops()) * e.executor->micro_batches();
   nlohmann::json out = {{"kind", "training"},
                         {"name", config.at("name")},
                         {"config", args.config.config},

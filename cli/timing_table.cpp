@@ -24,6 +24,8 @@ std::string timing_table(Graph& graph, const Executor& executor, const TimedStep
     backward_data += t[i].backward_data();
     backward_weight += t[i].backward_weight;
   }
+  // The graph is set up for one pass; a step runs micro_batches() of them (train.micro_batches).
+  const double passes = executor.micro_batches();
   // A folded ReLU's passes run (and are timed) inside its producer's.
   std::vector<int> folded_from(nodes, -1);
   for (int i = 0; i < nodes; ++i)
@@ -39,7 +41,7 @@ std::string timing_table(Graph& graph, const Executor& executor, const TimedStep
     int64_t layer_flops = l.forward_flops();
     if (folded_from[i] >= 0) layer_flops += graph.layer(folded_from[i]).forward_flops();
     // Backward of conv/linear costs about twice the forward FLOPs (data and weight gradients).
-    double flops = 3.0 * static_cast<double>(layer_flops) * steps;
+    double flops = 3.0 * static_cast<double>(layer_flops) * passes * steps;
     double secs = t[i].forward + t[i].backward;
     std::snprintf(line, sizeof line, "%-28s %-14s %10.3f %11.3f %11.3f %10.2f %8.1f%%\n", l.name().c_str(),
                   l.kind(), ms(t[i].forward), ms(t[i].backward_data()), ms(t[i].backward_weight),
@@ -51,7 +53,7 @@ std::string timing_table(Graph& graph, const Executor& executor, const TimedStep
                 "optimizer %.3f ms; step %.3f ms = %.0f images/s, %.2f GFLOP/s\n",
                 ms(forward), ms(executor.loss_seconds()), ms(backward_data), ms(backward_weight),
                 ms(optimizer_seconds), ms(step_seconds), run.batch * steps / step_seconds,
-                3.0 * graph.forward_flops() * steps / step_seconds / 1e9);
+                3.0 * graph.forward_flops() * passes * steps / step_seconds / 1e9);
   out += line;
   // Only modes that compute weight gradients as a separate piece report them (exact: Conv2d, Linear).
   out += "(bwd-wgt: weight gradients of Conv2d/Linear under the exact mode; everything else, BatchNorm's fused "

@@ -79,13 +79,14 @@ void Conv2d::backward_data(const Tensor& grad_output, const Tensor& weight, Tens
 
 void Conv2d::backward_weight(const Tensor& input, const Tensor& grad_output, float* workspace) {
   kernels().conv2d_backward_weight(geometry_, input.device_f32(), grad_output.device_f32(), weight_.grad.device_f32(),
-                                   opts_.bias ? bias_.grad.device_f32() : nullptr, workspace, false);
+                                   opts_.bias ? bias_.grad.device_f32() : nullptr, workspace,
+                                   accumulate_param_grads());
 }
 
 void Conv2d::backward_bias(const Tensor& grad_output) {
   if (!opts_.bias) return;
   kernels().bias_gradient(geometry_.batch, geometry_.out_channels, geometry_.out_h() * geometry_.out_w(),
-                          grad_output.device_f32(), bias_.grad.device_f32(), false);
+                          grad_output.device_f32(), bias_.grad.device_f32(), accumulate_param_grads());
 }
 
 void Conv2d::backward(const BackwardArgs& args) {

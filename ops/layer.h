@@ -81,8 +81,18 @@ class Layer {
   virtual SavedNeeds saved_needs() const = 0;
 
   virtual void forward(const ForwardArgs& args) = 0;
-  // Exact backward: writes grad_inputs (overwriting) and the parameter gradients (overwriting).
+  // Exact backward: writes grad_inputs (overwriting) and the parameter gradients (overwriting, or adding
+  // to them while accumulate_param_grads() is set).
   virtual void backward(const BackwardArgs& args) = 0;
+
+  // Gradient accumulation over the micro-batches of one step (docs/memory_budget.md, "Micro-batches"):
+  // while set, every pass of this layer that writes parameter gradients (backward, backward_weight,
+  // backward_bias, BatchNorm's backward_from_normalized) adds to them instead of overwriting, where
+  // can_accumulate_param_grads() says so. Layers that cannot leave it to the step, which saves and adds
+  // their gradients around the pass.
+  virtual bool can_accumulate_param_grads() const { return false; }
+  void set_accumulate_param_grads(bool on) { accumulate_param_grads_ = on; }
+  bool accumulate_param_grads() const { return accumulate_param_grads_; }
 
  protected:
   // Helper for setup(): records the shapes after the arity check.
@@ -94,6 +104,7 @@ class Layer {
   Device device_ = Device::CPU;
   std::vector<Shape> input_shapes_;
   Shape output_shape_;
+  bool accumulate_param_grads_ = false;
 };
 
 // Conv2d and Linear: y = x * W (+ b). Feedback alignment and the weight-gradient estimators use these.

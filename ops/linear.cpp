@@ -49,11 +49,14 @@ void Linear::backward_data(const Tensor& grad_output, const Tensor& weight, Tens
 
 void Linear::backward_weight(const Tensor& input, const Tensor& grad_output, float*) {
   kernels().linear_backward_weight(batch_, in_, out_, input.device_f32(), grad_output.device_f32(),
-                                   weight_.grad.device_f32(), has_bias_ ? bias_.grad.device_f32() : nullptr, false);
+                                   weight_.grad.device_f32(), has_bias_ ? bias_.grad.device_f32() : nullptr,
+                                   accumulate_param_grads());
 }
 
 void Linear::backward_bias(const Tensor& grad_output) {
-  if (has_bias_) kernels().bias_gradient(batch_, out_, 1, grad_output.device_f32(), bias_.grad.device_f32(), false);
+  if (has_bias_)
+    kernels().bias_gradient(batch_, out_, 1, grad_output.device_f32(), bias_.grad.device_f32(),
+                            accumulate_param_grads());
 }
 
 void Linear::backward(const BackwardArgs& args) {

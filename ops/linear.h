@@ -15,6 +15,7 @@ class Linear : public WeightedLayer {
   SavedNeeds saved_needs() const override { return {{true}, false, {}}; }
   void forward(const ForwardArgs& args) override;
   void backward(const BackwardArgs& args) override;
+  bool can_accumulate_param_grads() const override { return true; }
 
   Parameter& weight() override { return weight_; }
   Parameter* bias() override { return has_bias_ ? &bias_ : nullptr; }

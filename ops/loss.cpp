@@ -25,9 +25,10 @@ float SoftmaxCrossEntropy::forward(const Tensor& logits, const Tensor& labels, T
                                            labels.device_data<int32_t>(), label_smoothing_, probs.device_f32());
 }
 
-void SoftmaxCrossEntropy::backward(const Tensor& probs, const Tensor& labels, Tensor& grad_logits) const {
+void SoftmaxCrossEntropy::backward(const Tensor& probs, const Tensor& labels, Tensor& grad_logits,
+                                   float grad_scale) const {
   kernels_for(probs.device()).softmax_xent_backward(probs.dim(0), probs.dim(1), probs.device_f32(), labels.device_data<int32_t>(),
-                                     label_smoothing_, 1.0f, grad_logits.device_f32());
+                                     label_smoothing_, grad_scale, grad_logits.device_f32());
 }
 
 int64_t SoftmaxCrossEntropy::count_correct(const Tensor& logits, const Tensor& labels) {

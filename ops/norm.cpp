@@ -100,7 +100,8 @@ void BatchNorm::backward(const BackwardArgs& args) {
   }
   kernels().batchnorm_backward(n, channels_, s, args.inputs[0]->device_f32(), args.grad_output->device_f32(),
                          weight_.value.device_f32(), args.aux[0]->device_f32(), args.aux[1]->device_f32(),
-                         dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32(), false);
+                         dx ? dx->device_f32() : nullptr, weight_.grad.device_f32(), bias_.grad.device_f32(),
+                         accumulate_param_grads());
 }
 
 void BatchNorm::backward_relu(const BackwardArgs& args) {
@@ -127,7 +128,7 @@ void BatchNorm::backward_from_normalized(const Tensor& xhat, const Tensor& save_
   }
   kernels().batchnorm_backward_from_xhat(n, channels_, s, xhat.device_f32(), grad_output.device_f32(), weight_.value.device_f32(),
                                    save_invstd.device_f32(), grad_input ? grad_input->device_f32() : nullptr,
-                                   weight_.grad.device_f32(), bias_.grad.device_f32(), false);
+                                   weight_.grad.device_f32(), bias_.grad.device_f32(), accumulate_param_grads());
 }
 
 }  // namespace frugal

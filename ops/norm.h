@@ -21,6 +21,8 @@ class BatchNorm : public Layer, public ReluFoldable {
   SavedNeeds saved_needs() const override;
   void forward(const ForwardArgs& args) override;
   void backward(const BackwardArgs& args) override;
+  // Not over replicas: their gradients are summed over every replica and copied in.
+  bool can_accumulate_param_grads() const override { return replicas_ == nullptr; }
   // Folded ReLU: the mask is recomputed from the kept input and statistics.
   void forward_relu(const ForwardArgs& args) override { run_forward(args, true); }
   void backward_relu(const BackwardArgs& args) override;

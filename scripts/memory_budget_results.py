@@ -65,10 +65,13 @@ def profile(frugal, model, plan_dir):
     """Two steps of the plan: the memory report's planned and measured step peak."""
     m = MODELS[model]
     cmd = [frugal, "profile", "--config", m["config"], "--steps", "2", "--output", os.path.join(plan_dir, "profile")]
-    backward = json.load(open(os.path.join(plan_dir, "backward_plan.json")))["backward"]
+    written = json.load(open(os.path.join(plan_dir, "backward_plan.json")))
+    backward = written["backward"]
     for s in m["sets"]:
         cmd += ["--set", s]
     cmd += ["--set", "backward.layers=" + json.dumps(backward["layers"])]
+    # The passes a step is split into (train.micro_batches), where the plan needed them.
+    cmd += ["--set", "train.micro_batches=%d" % written.get("train", {}).get("micro_batches", 1)]
     if run(cmd, os.path.join(plan_dir, "profile.log")) != 0:
         return None
     mem = json.load(open(os.path.join(plan_dir, "profile", "memory.json")))
@@ -141,6 +144,10 @@ def markdown(results, runs):
             for layer in p["layers"]:
                 modes[layer["mode"]] = modes.get(layer["mode"], 0) + 1
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(modes.items(), key=lambda kv: -kv[1]))
+            if p.get("micro_batches", 1) > 1:
+                summary = (f"{p['micro_batches']} passes of {p['batch_size'] // p['micro_batches']} "
+                           f"(split alone: error {fmt(p['micro_batch_error'], 3)}, x{p['micro_batch_slowdown']:.2f}); "
+                           + summary)
             lines.append(f"| {row['label']} | {row['budget_mib']:.1f} MiB | {p['planned_step_bytes'] / MIB:.1f} MiB | "
                          f"{prof.get('measured', 0) / MIB:.1f} MiB | {fmt(p['predicted_error'])} | "
                          f"{fmt(p['measured_error'])} | {fmt(p['measured_cosine'], 5)} | "
@@ -164,9 +171,13 @@ def markdown(results, runs):
             step = None
             for row in feasible:
                 u = next(x for x in row["plan"]["uniform"] if x["mode"] == spec)
-                step = u["step_bytes"] / MIB
-                cells.append(fmt(u["measured_error"]) if u["fits"] else "no")
-            lines.append(f"| {spec} | {step:.1f} MiB | " + " | ".join(cells) + " |")
+                if row["plan"].get("micro_batches", 1) == 1:
+                    step = u["step_bytes"] / MIB
+                cell = fmt(u["measured_error"]) if u["fits"] else "no"
+                if row["plan"].get("micro_batches", 1) > 1:  # its step in the plan's passes
+                    cell += f" ({u['step_bytes'] / MIB:.1f} MiB in {row['plan']['micro_batches']} passes)"
+                cells.append(cell)
+            lines.append(f"| {spec} | {fmt(step, 4)} MiB | " + " | ".join(cells) + " |")
         lines.append("")
     if runs:
         lines.append("### Training runs\n")

@@ -43,7 +43,10 @@ void Executor::setup_for(int64_t batch) {
 void Executor::prepare(Prepared& p, int64_t batch, bool training) {
   setup_for(batch);
   if (p.runtime.reserved() && p.plan.batch == batch) return;
-  auto build = [&] { return build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_); };
+  const bool accumulate = training && micro_batches_ > 1;
+  auto build = [&] {
+    return build_step_plan(graph_, modes_, batch, num_classes_, training, fold_relus_, accumulate);
+  };
   if (training) fit_winograd_to_memory(graph_, [&] { return lower_bound_bytes(build().step); });
   p.plan = build();
   p.runtime.reserve(p.plan.step, p.plan.shapes, p.plan.dtypes);
@@ -108,8 +111,23 @@ void Executor::set_relu_folding(bool on) {
 }
 
 const StepPlan& Executor::training_plan(int64_t batch) {
-  prepare(train_, batch, true);
+  prepare(train_, micro_batch(batch), true);
   return train_.plan;
+}
+
+void Executor::set_micro_batches(int k) {
+  if (k < 1) throw ConfigError("train.micro_batches: expected an integer >= 1, got " + std::to_string(k));
+  if (k == micro_batches_) return;
+  micro_batches_ = k;
+  train_.runtime.invalidate();
+  eval_shared_.runtime.invalidate();
+}
+
+int64_t Executor::micro_batch(int64_t batch) const {
+  if (batch % micro_batches_ != 0)
+    throw ConfigError("train.micro_batches: " + std::to_string(micro_batches_) + " does not divide the batch of " +
+                      std::to_string(batch) + " samples");
+  return batch / micro_batches_;
 }
 
 void Executor::set_timing(bool on) {
@@ -140,7 +158,7 @@ void Executor::load_batch(Prepared& p, const Tensor& images, const Tensor& label
   lab.copy_from(labels);
 }
 
-void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed) {
+void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed, int micro) {
   const GraphNode& gn = graph_.node(node);
   const NodeBuffers& nb = p.plan.nodes[node];
   if (nb.folded_into >= 0) return;  // ran inside its producer
@@ -151,7 +169,7 @@ void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step,
   for (int32_t id : nb.aux) args.aux.push_back(rt.buffer(id));
   args.workspace = rt.workspace(nb.forward_workspace);
   args.training = training;
-  args.rng = dropout_key(seed, node, step);
+  args.rng = dropout_key(seed, node, step, micro);
   if (nb.folds >= 0)
     dynamic_cast<ReluFoldable&>(*gn.layer).forward_relu(args);
   else
@@ -163,7 +181,7 @@ void Executor::forward_node(Prepared& p, int node, bool training, uint64_t step,
   }
 }
 
-void Executor::backward_node(Prepared& p, int node) {
+void Executor::backward_node(Prepared& p, int node, bool accumulate) {
   const GraphNode& gn = graph_.node(node);
   const NodeBuffers& nb = p.plan.nodes[node];
   if (nb.folded_into >= 0) return;  // runs inside its producer's backward
@@ -187,10 +205,31 @@ void Executor::backward_node(Prepared& p, int node) {
   args.workspace = rt.workspace(nb.backward_workspace);
   std::vector<const Tensor*> stash;
   for (int32_t id : nb.stash) stash.push_back(rt.buffer(id));
+  // Accumulating over micro-batches: the layer adds to its gradients itself, or they wait in grad_save.
+  Tensor* saved = accumulate ? rt.buffer(nb.grad_save) : nullptr;
+  gn.layer->set_accumulate_param_grads(accumulate && !saved);
+  DeviceRuntime& device = device_runtime(graph_.device());
+  size_t offset = 0;
+  if (saved)
+    for (Parameter* prm : gn.layer->parameters())
+      if (prm->grad.defined()) {
+        device.copy(static_cast<char*>(saved->raw()) + offset, graph_.device(), prm->grad.raw(), graph_.device(),
+                    prm->grad.nbytes());
+        offset += prm->grad.nbytes();
+      }
   if (fold)  // only where the mode's backward is the layer's own (training/relu_folding.h)
     fold->backward_relu(args);
   else
     modes_[node]->backward(*gn.layer, args, stash);
+  gn.layer->set_accumulate_param_grads(false);
+  offset = 0;
+  if (saved)
+    for (Parameter* prm : gn.layer->parameters())
+      if (prm->grad.defined()) {
+        gn.layer->kernels().add_inplace(prm->grad.numel(), prm->grad.device_f32(),
+                                        reinterpret_cast<const float*>(static_cast<const char*>(saved->raw()) + offset));
+        offset += prm->grad.nbytes();
+      }
   // Gradients of values read by several nodes: later writers went to scratch; add them in.
   for (size_t k = 0; k < gn.inputs.size(); ++k)
     if (nb.input_grad_is_scratch[k]) {
@@ -199,7 +238,7 @@ void Executor::backward_node(Prepared& p, int node) {
     }
 }
 
-void Executor::recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed) {
+void Executor::recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed, int micro) {
   StepRuntime& rt = p.runtime;
   const GraphNode& gn = graph_.node(rn.node);
   ForwardArgs args;
@@ -209,7 +248,7 @@ void Executor::recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t st
   args.workspace = rt.workspace(rn.workspace);
   args.training = true;
   args.update_running_stats = false;  // BatchNorm's running statistics moved in the first forward
-  args.rng = dropout_key(seed, rn.node, step);  // the same dropout masks
+  args.rng = dropout_key(seed, rn.node, step, micro);  // the same dropout masks
   if (p.plan.nodes[rn.node].folds >= 0)
     dynamic_cast<ReluFoldable&>(*gn.layer).forward_relu(args);
   else
@@ -223,15 +262,38 @@ StepResult Executor::loss_and_grad(Prepared& p, const Tensor& labels, bool train
   r.samples = labels.dim(0);
   r.loss = loss_.forward(logits, labels, probs);
   r.correct = SoftmaxCrossEntropy::count_correct(logits, labels);
-  if (training) loss_.backward(probs, labels, p.runtime.tensor(p.plan.nodes[graph_.output()].output_grad));
+  // Each of k micro-batches contributes 1/k of the mean over the whole batch.
+  if (training)
+    loss_.backward(probs, labels, p.runtime.tensor(p.plan.nodes[graph_.output()].output_grad),
+                   micro_batches_ > 1 ? 1.0f / static_cast<float>(micro_batches_) : 1.0f);
   return r;
 }
 
 StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed) {
+  if (micro_batches_ == 1) return train_pass(images, labels, step, seed, 0);
+  const int64_t b = micro_batch(images.dim(0));
+  StepResult total;
+  double loss_sum = 0;
+  for (int j = 0; j < micro_batches_; ++j) {
+    const StepResult r = train_pass(images.slice0(j * b, (j + 1) * b), labels.slice0(j * b, (j + 1) * b), step,
+                                    seed, j);
+    loss_sum += r.loss;
+    total.correct += r.correct;
+    total.samples += r.samples;
+  }
+  total.loss = static_cast<float>(loss_sum / micro_batches_);
+  return total;
+}
+
+StepResult Executor::train_pass(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed,
+                                int micro) {
   Prepared& p = train_;
   prepare(p, images.dim(0), true);
   StepRuntime& rt = p.runtime;
-  for (auto& m : modes_) m->begin_step(static_cast<int64_t>(step));
+  if (micro == 0)  // the whole step's probes and the like, shared by its passes
+    for (auto& m : modes_) m->begin_step(static_cast<int64_t>(step));
+  const bool accumulate = micro > 0;
+  const bool last = micro == micro_batches_ - 1;
   rt.begin_step();
   const int L = graph_.size();
   rt.enter(p.plan.time_data);
@@ -247,7 +309,7 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
   };
   for (int i = 0; i < L; ++i) {
     rt.enter(p.plan.forward_time(i));
-    forward_node(p, i, true, step, seed);
+    forward_node(p, i, true, step, seed, micro);
     rt.leave(p.plan.forward_time(i));
     lap(timings_.empty() ? loss_seconds_ : timings_[i].forward);
   }
@@ -259,15 +321,15 @@ StepResult Executor::train_step(const Tensor& images, const Tensor& labels, uint
     if (p.plan.nodes[i].recompute >= 0)
       for (const RecomputedNode& rn : p.plan.recompute[p.plan.nodes[i].recompute].nodes) {
         rt.enter(rn.time);
-        recompute_node(p, rn, step, seed);
+        recompute_node(p, rn, step, seed, micro);
         rt.leave(rn.time);
         lap(timings_.empty() ? loss_seconds_ : timings_[rn.node].recompute);
       }
     rt.enter(p.plan.backward_time(i));
-    backward_node(p, i);
+    backward_node(p, i, accumulate);
     rt.leave(p.plan.backward_time(i));
     lap(timings_.empty() ? loss_seconds_ : timings_[i].backward);
-    if (after_backward_) after_backward_(i);
+    if (after_backward_ && last) after_backward_(i);  // the gradients are final in the last pass
   }
   rt.enter(p.plan.time_optimizer);
   rt.leave(p.plan.time_optimizer);

@@ -39,8 +39,18 @@ class Executor {
            int64_t num_classes, float label_smoothing = 0.0f);
 
   // Forward, loss and backward on one batch: afterwards every trainable parameter's .grad holds the
-  // gradient of the mean loss. `step` and `seed` key the random numbers (dropout).
+  // gradient of the mean loss. `step` and `seed` key the random numbers (dropout). With several
+  // micro-batches the batch runs as that many forward+backward passes over consecutive slices, the
+  // parameter gradients added up over them (docs/memory_budget.md, "Micro-batches"); the loss is the
+  // mean over the passes and the hook below runs in the last pass only.
   StepResult train_step(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed);
+
+  // train.micro_batches: the passes a training step is split into (1: the whole batch at once). The
+  // training step is planned for batch / k samples. Re-plans.
+  void set_micro_batches(int k);
+  int micro_batches() const { return micro_batches_; }
+  // The samples of one pass of a training step over `batch`; ConfigError when k does not divide it.
+  int64_t micro_batch(int64_t batch) const;
   // Forward in evaluation mode (running BN statistics, no dropout) and the loss.
   StepResult evaluate(const Tensor& images, const Tensor& labels);
   // The logits of the last train_step/evaluate are only valid until the next call.
@@ -54,7 +64,8 @@ class Executor {
     return train_.runtime.reserved() ? train_.plan.nodes.at(node).folded_into : -1;
   }
 
-  // Plans (or re-plans) a step for `batch` samples without running it.
+  // Plans (or re-plans) a training step over `batch` samples without running it (its plan is for
+  // micro_batch(batch) samples).
   const StepPlan& training_plan(int64_t batch);
   // With the static planner and a planned training step, evaluation runs in the training arena
   // (training/arena_sharing.h): the largest batch up to `wanted` whose evaluation step fits there.
@@ -100,10 +111,13 @@ class Executor {
   Tensor& value(Prepared& p, int v) {
     return p.runtime.tensor(v == Graph::kInput ? p.plan.input : p.plan.nodes[v].output);
   }
-  void forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed);
-  void backward_node(Prepared& p, int node);
-  void recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed);
+  void forward_node(Prepared& p, int node, bool training, uint64_t step, uint64_t seed, int micro = 0);
+  // `accumulate`: add the parameter gradients to what earlier micro-batches left there.
+  void backward_node(Prepared& p, int node, bool accumulate);
+  void recompute_node(Prepared& p, const RecomputedNode& rn, uint64_t step, uint64_t seed, int micro);
   StepResult loss_and_grad(Prepared& p, const Tensor& labels, bool training);
+  // One forward+backward pass over the planned batch; `micro` is its index among the step's passes.
+  StepResult train_pass(const Tensor& images, const Tensor& labels, uint64_t step, uint64_t seed, int micro);
   void load_batch(Prepared& p, const Tensor& images, const Tensor& labels);
 
   Graph& graph_;
@@ -118,6 +132,7 @@ class Executor {
   bool last_eval_shared_ = false;
   NodeHook after_backward_;
   bool fold_relus_ = true;
+  int micro_batches_ = 1;
   bool timing_ = false;
   std::vector<NodeTiming> timings_;
   double loss_seconds_ = 0;

@@ -106,6 +106,29 @@ std::unique_ptr<PerLayerOptimizer> make_per_layer_optimizer(const nlohmann::json
   return std::make_unique<PerLayerOptimizer>(std::move(layers));
 }
 
+// train.micro_batches (docs/memory_budget.md, "Micro-batches"): `step` samples per step over all ranks.
+void set_micro_batches(Experiment& e, const nlohmann::json& config, int64_t batch, int64_t samples, int64_t step,
+                       bool data_parallel) {
+  const int k = config.at("train").at("micro_batches").get<int>();
+  if (k == 1) return;
+  if (batch % k != 0)
+    throw ConfigError("train.micro_batches: " + std::to_string(k) + " does not divide data.batch_size " +
+                      std::to_string(batch));
+  if (runs_mem_dfa(*e.executor))
+    throw ConfigError("train.micro_batches: " + std::to_string(k) +
+                      " with MEM-DFA (backward mode mem_dfa): its two passes update each block inside the "
+                      "second, so there is no step-wide gradient to accumulate; use train.micro_batches 1");
+  if (data_parallel && config.at("distributed").at("shard_gradients").get<bool>())
+    throw ConfigError("train.micro_batches: " + std::to_string(k) + " with distributed.shard_gradients: sharded "
+                      "gradients share bucket slots that are reduced and reused within a pass, so nothing is left "
+                      "to add the next pass to; set distributed.shard_gradients false or train.micro_batches 1");
+  if (!config.at("data").at("drop_last").get<bool>() && samples % step != 0)
+    throw ConfigError("train.micro_batches: " + std::to_string(k) + " with data.drop_last false: the last, short "
+                      "batch of " + std::to_string(samples % step) + " samples does not split into " +
+                      std::to_string(k) + " equal passes; set data.drop_last true or train.micro_batches 1");
+  e.executor->set_micro_batches(k);
+}
+
 }  // namespace
 
 void require_device(const nlohmann::json& config) { kernels_for(parse_device(config.at("device").get<std::string>())); }
@@ -169,6 +192,7 @@ Experiment build_experiment(const nlohmann::json& config, ExperimentUse use, Com
     throw ConfigError("data.batch_size: " + std::to_string(batch) +
                       (ranks > 1 ? " per rank x " + std::to_string(ranks) + " ranks" : std::string()) +
                       " is larger than the " + std::to_string(n) + " training samples (with drop_last)");
+  set_micro_batches(e, config, batch, n, step, comm != nullptr);
   if (comm) {
     make_data_parallel(e, *comm);
   } else if (runs_mem_dfa(*e.executor)) {

@@ -178,6 +178,8 @@ MemoryReport executor_memory_report(Experiment& e, Executor& executor, int64_t b
   for (const auto& r : rows) stash_total += r.stash_bytes;
 
   extra["batch_size"] = batch;
+  // The step's buffers are those of one pass of batch / micro_batches samples (train.micro_batches).
+  extra["micro_batches"] = executor.micro_batches();
   extra["persistent_bytes"] = persistent;
   extra["step_arena_bytes"] = planner.predicted_peak_bytes();
   extra["step_lower_bound_bytes"] = lower_bound_bytes(plan.step);

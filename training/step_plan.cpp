@@ -31,7 +31,7 @@ class PlanBuilder {
 
 // `folds`: per node, the ReLU folded into it or -1 (training/relu_folding.h).
 StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
-                    int64_t num_classes, bool training, const std::vector<int>& folds) {
+                    int64_t num_classes, bool training, const std::vector<int>& folds, bool accumulate_grads) {
   StepPlan plan;
   plan.training = training;
   plan.batch = batch;
@@ -182,6 +182,15 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
     nb.backward_workspace = b.add(name + "/backward_workspace", name,
                                   {static_cast<int64_t>(mode.backward_workspace_bytes(layer))}, DType::U8,
                                   MemoryCategory::Workspace, tb, tb);
+    // Micro-batches after the first add to the parameter gradients; a backward that only overwrites
+    // them (a folded pair's, or its mode's) has them saved here around it and added back.
+    if (accumulate_grads && (nb.folds >= 0 || !mode.accumulates_param_grads(layer))) {
+      int64_t floats = 0;
+      for (Parameter* p : layer.parameters())
+        if (p->grad.defined()) floats += p->grad.numel();
+      nb.grad_save = b.add(name + "/gradient_accumulation", name, {floats}, DType::F32, MemoryCategory::Workspace,
+                           tb, tb);
+    }
   }
   plan.probs = b.add("loss/probs", "", {batch, num_classes}, DType::F32, MemoryCategory::Stash,
                      plan.time_loss, plan.time_loss);
@@ -358,20 +367,22 @@ StepPlan build_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64
 }  // namespace
 
 StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
-                         int64_t batch, int64_t num_classes, bool training, bool fold_relus) {
+                         int64_t batch, int64_t num_classes, bool training, bool fold_relus,
+                         bool accumulate_grads) {
   std::vector<BackwardMode*> raw;
   for (const auto& m : modes) raw.push_back(m.get());
-  return build_step_plan(graph, raw, batch, num_classes, training, fold_relus);
+  return build_step_plan(graph, raw, batch, num_classes, training, fold_relus, accumulate_grads);
 }
 
 StepPlan build_step_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
-                         int64_t num_classes, bool training, bool fold_relus) {
+                         int64_t num_classes, bool training, bool fold_relus, bool accumulate_grads) {
   const std::vector<int> none(graph.size(), -1);
-  if (!fold_relus) return build_plan(graph, modes, batch, num_classes, training, none);
+  const bool acc = training && accumulate_grads;
+  if (!fold_relus) return build_plan(graph, modes, batch, num_classes, training, none, acc);
   const std::vector<int> folds = find_relu_folds(graph, modes, training);
-  if (folds == none) return build_plan(graph, modes, batch, num_classes, training, none);
-  StepPlan folded = build_plan(graph, modes, batch, num_classes, training, folds);
-  StepPlan unfolded = build_plan(graph, modes, batch, num_classes, training, none);
+  if (folds == none) return build_plan(graph, modes, batch, num_classes, training, none, acc);
+  StepPlan folded = build_plan(graph, modes, batch, num_classes, training, folds, acc);
+  StepPlan unfolded = build_plan(graph, modes, batch, num_classes, training, none, acc);
   // Folding saves passes, and usually buffers too; where it would need more memory at the step's
   // busiest moment (an Add with no input of its own to write in place), the step runs unfolded.
   return lower_bound_bytes(folded.step) <= lower_bound_bytes(unfolded.step) ? std::move(folded)

@@ -53,6 +53,9 @@ struct NodeBuffers {
   int32_t saved_output = kNoBuffer;
   std::vector<int32_t> saved_aux;
   int recompute = -1;  // the StepPlan::recompute pass that runs right before this node's backward
+  // Micro-batches (accumulate_grads): where the parameter gradients wait while a backward that cannot
+  // add to them overwrites them (kNoBuffer: the backward adds itself, or no parameters).
+  int32_t grad_save = kNoBuffer;
 };
 
 // One forward re-run of a recompute segment (a folded pair re-runs as its producer).
@@ -87,10 +90,12 @@ struct StepPlan {
 
 // `modes` has one entry per node (ignored when !training). The graph must be set up for `batch`.
 // `fold_relus`: fold ReLUs into their producers where training/relu_folding.h allows, unless that would
-// raise the most bytes live at once (lower_bound_bytes).
+// raise the most bytes live at once (lower_bound_bytes). `accumulate_grads`: a step of one of several
+// micro-batches whose backward adds to the parameter gradients (NodeBuffers::grad_save).
 StepPlan build_step_plan(Graph& graph, const std::vector<std::unique_ptr<BackwardMode>>& modes,
-                         int64_t batch, int64_t num_classes, bool training, bool fold_relus);
+                         int64_t batch, int64_t num_classes, bool training, bool fold_relus,
+                         bool accumulate_grads = false);
 StepPlan build_step_plan(Graph& graph, const std::vector<BackwardMode*>& modes, int64_t batch,
-                         int64_t num_classes, bool training, bool fold_relus);
+                         int64_t num_classes, bool training, bool fold_relus, bool accumulate_grads = false);
 
 }  // namespace frugal

@@ -62,10 +62,14 @@ class StepRuntime {
   bool reserved_ = false;
 };
 
-// The key of node `node`'s dropout masks in training step `step`: every schedule that runs (or re-runs)
-// a node's forward draws the same masks with it.
-inline RngKey dropout_key(uint64_t seed, int node, uint64_t step) {
-  return {seed, (static_cast<uint64_t>(RngStream::Dropout) << 32) | static_cast<uint64_t>(node), step};
+// The key of node `node`'s dropout masks in training step `step`, micro-batch `micro` of it: every
+// schedule that runs (or re-runs) a node's forward draws the same masks with it. Micro-batch 0 (and a
+// step of one pass) keys as before micro-batches existed; node ids stay below 2^20.
+inline RngKey dropout_key(uint64_t seed, int node, uint64_t step, int micro = 0) {
+  return {seed,
+          (static_cast<uint64_t>(RngStream::Dropout) << 32) | (static_cast<uint64_t>(micro) << 20) |
+              static_cast<uint64_t>(node),
+          step};
 }
 
 }  // namespace frugal

@@ -75,6 +75,32 @@ TEST_P(TwoRanksMatchOneRank, TwoRanksOfBatchBMatchOneRankOfBatch2B) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, TwoRanksMatchOneRank, ::testing::Values("exact", "fa", "dfa", "mem_dfa"));
 
+// train.micro_batches on every rank: the gradients add up over the passes and are reduced once, after
+// the last, so two ranks of 4 passes of 4 samples train as one rank over the 32 (docs/memory_budget.md).
+TEST(DistributedCli, MicroBatchesOnEveryRankMatchOneRankOfTheWholeBatch) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_micro");
+  CliResult one = run_frugal("train --config " + write(dir, "b32.json", dp_config("exact", 32)) + " --output " +
+                             dir.str("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  nlohmann::json split = dp_config("exact", 16);
+  split["train"]["micro_batches"] = 4;
+  CliResult two = run_mpi(2, "train --config " + write(dir, "b16.json", split) + " --output " + dir.str("two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_LT(max_relative_difference(model_of(dir, "two"), model_of(dir, "one")), kTolerance);
+}
+
+TEST(DistributedCli, MicroBatchesWithShardedGradientsAreRefused) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_micro_zero2");
+  nlohmann::json c = dp_config("exact", 16);
+  c["train"]["micro_batches"] = 2;
+  c["distributed"] = {{"shard_optimizer_state", true}, {"shard_gradients", true}};
+  CliResult r = run_mpi(2, "train --config " + write(dir, "c.json", c) + " --output " + dir.str("run"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("train.micro_batches: 2 with distributed.shard_gradients"), std::string::npos) << r.output;
+}
+
 // The modes whose gradients are estimates (quantized stashes, few-bit activation codes, randomized
 // traces): one rank under mpirun is the single-process run bit for bit (the data-parallel step and layout
 // change no value), and two ranks train, with sync_batchnorm so that the quantized BatchNorm backward

@@ -94,11 +94,42 @@ TEST(PlanCli, PrintsTheTableWritesTheEntriesAndRefusesTooSmallABudget) {
   auto plan = nlohmann::json::parse(read_text(dir.path() / "a/auto_plan.json"));
   auto entries = nlohmann::json::parse(read_text(dir.path() / "a/backward_plan.json"));
   EXPECT_EQ(entries["backward"]["layers"].size(), plan["layers"].size());
-  const double smallest_mb = plan["smallest_step_bytes"].get<double>() / 1048576.0;
-  CliResult tight = run_frugal("plan --config " + file + " --step-budget-mb " + std::to_string(smallest_mb * 0.9) +
+  EXPECT_EQ(entries["train"]["micro_batches"], 1);
+  // Below the weights, gradients and optimizer state: no modes and no split of the batch help.
+  const double persistent_mb = plan["persistent_bytes"].get<double>() / 1048576.0;
+  CliResult tight = run_frugal("plan --config " + file + " --step-budget-mb " + std::to_string(persistent_mb * 0.9) +
                                " --output " + dir.str("b"));
   EXPECT_EQ(tight.exit_code, 2) << tight.output;
-  EXPECT_NE(tight.output.find("smallest training step"), std::string::npos) << tight.output;
+  EXPECT_NE(tight.output.find("weights, gradients and optimizer state alone"), std::string::npos) << tight.output;
+}
+
+TEST(PlanCli, SplitsTheBatchWhenNoAssignmentFitsTheWholeBatch) {
+  TempDir dir("plan_split");
+  const std::string file = write_config(dir, small_cnn("split"));
+  CliResult ample = run_frugal("plan --config " + file + " --step-budget-mb 1000 --smallest --output " + dir.str("a"));
+  ASSERT_EQ(ample.exit_code, 0) << ample.output;
+  auto whole = nlohmann::json::parse(read_text(dir.path() / "a/auto_plan.json"));
+  const double smallest = whole["smallest_step_bytes"].get<double>();
+  CliResult r = run_frugal("plan --config " + file + " --step-budget-mb " + std::to_string(smallest * 0.9 / 1048576.0) +
+                           " --output " + dir.str("b"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("train.micro_batches"), std::string::npos) << r.output;
+  auto split = nlohmann::json::parse(read_text(dir.path() / "b/auto_plan.json"));
+  const int k = split["micro_batches"].get<int>();
+  EXPECT_GT(k, 1);
+  EXPECT_EQ(32 % k, 0);
+  EXPECT_LE(split["planned_step_bytes"].get<double>(), smallest * 0.9);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.path() / "b/backward_plan.json"))["train"]["micro_batches"], k);
+  // The plan's step, run as written: planned as the planner said, measured as planned.
+  const auto entries = nlohmann::json::parse(read_text(dir.path() / "b/backward_plan.json"));
+  CliResult prof = run_frugal("profile --config " + file + " --steps 2 --set backward.auto=false" +
+                              " --set train.micro_batches=" + std::to_string(k) +
+                              " --set 'backward.layers=" + entries["backward"]["layers"].dump() + "' --output " +
+                              dir.str("p"));
+  ASSERT_EQ(prof.exit_code, 0) << prof.output;
+  auto mem = nlohmann::json::parse(read_text(dir.path() / "p/memory.json"));
+  EXPECT_EQ(mem["peak_bytes"].get<double>(), split["planned_step_bytes"].get<double>());
+  EXPECT_EQ(mem["measured_peak_bytes"], mem["peak_bytes"]);
 }
 
 // A small residual network, whose smallest step (2-bit and recomputed activations) is about half its

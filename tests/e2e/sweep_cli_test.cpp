@@ -43,6 +43,25 @@ pid_t start_frugal(const std::vector<std::string>& args, const std::string& log)
   return pid;
 }
 
+// backward.auto plans each point for that point's config (here its batch), as `frugal train` does.
+TEST(SweepCli, BackwardAutoPlansEveryGridPoint) {
+  TempDir dir("sweep_auto");
+  auto cfg = tiny_config("auto");
+  cfg["train"] = {{"epochs", 1}, {"max_steps", 2}};
+  cfg["memory"]["budget_mb"] = 4096;
+  cfg["backward"]["auto"] = {{"candidates", {"exact", "recompute"}}};
+  CliResult r = run_frugal("sweep --config " + write_config(dir, cfg) + " --grid data.batch_size=16,32 -o " +
+                           dir.str("sw"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json index = read_json(dir.path() / "sw/sweep.json");
+  ASSERT_EQ(index["runs"].size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const fs::path run = dir.path() / "sw" / index["runs"][i]["dir"].get<std::string>();
+    EXPECT_EQ(read_json(run / "auto_plan.json")["batch_size"], i == 0 ? 16 : 32);
+    EXPECT_TRUE(read_json(run / "memory.json")["extra"].contains("backward_auto"));
+  }
+}
+
 TEST(SweepCli, TrainsEveryGridPointIntoItsOwnRunDirectoryWithAnIndex) {
   TempDir dir("sweep_grid");
   auto cfg = tiny_config("g");

@@ -89,6 +89,53 @@ TEST(TrainCli, ResumeInTheMiddleOfAnEpochIsBitIdentical) {
               read_text(dir.path() / "split/checkpoint/model.safetensors"));
 }
 
+TEST(TrainCli, OneMicroBatchIsTheStepAsBefore) {
+  TempDir dir("micro1");
+  auto cfg = tiny_config("m1");
+  cfg["train"]["epochs"] = 1;
+  std::string file = write_config(dir, cfg);
+  ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("a")).exit_code, 0);
+  ASSERT_EQ(run_frugal("train --config " + file + " --set train.micro_batches=1 --output " + dir.str("b")).exit_code, 0);
+  EXPECT_TRUE(read_text(dir.path() / "a/checkpoint/model.safetensors") ==
+              read_text(dir.path() / "b/checkpoint/model.safetensors"));
+  EXPECT_TRUE(read_text(dir.path() / "a/checkpoint/optimizer.safetensors") ==
+              read_text(dir.path() / "b/checkpoint/optimizer.safetensors"));
+}
+
+TEST(TrainCli, MicroBatchesPlanASmallerStepAndResumeBitIdentically) {
+  TempDir dir("micro");
+  auto cfg = tiny_config("mb");
+  cfg["model"]["hidden"] = {256};  // activations that outweigh the weights
+  cfg["train"]["micro_batches"] = 4;
+  std::string file = write_config(dir, cfg);
+  ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("straight")).exit_code, 0);
+  ASSERT_EQ(run_frugal("train --config " + file + " --set train.micro_batches=1 --output " + dir.str("whole")).exit_code, 0);
+  auto split = nlohmann::json::parse(read_text(dir.path() / "straight/memory.json"));
+  auto whole = nlohmann::json::parse(read_text(dir.path() / "whole/memory.json"));
+  EXPECT_LT(split["peak_bytes"].get<double>(), whole["peak_bytes"].get<double>());
+  EXPECT_EQ(split["measured_peak_bytes"], split["peak_bytes"]);
+  CliResult first = run_frugal("train --config " + file + " --set train.max_steps=5 --output " + dir.str("split"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  ASSERT_EQ(run_frugal("train --resume " + dir.str("split") + " --set train.max_steps=0").exit_code, 0);
+  EXPECT_TRUE(read_text(dir.path() / "straight/checkpoint/model.safetensors") ==
+              read_text(dir.path() / "split/checkpoint/model.safetensors"));
+}
+
+TEST(TrainCli, MicroBatchesThatCannotRunAreRefused) {
+  TempDir dir("micro_bad");
+  std::string file = write_config(dir, tiny_config("mbad"));
+  for (const std::string& set : {std::string("train.micro_batches=3"), std::string("train.micro_batches=0"),
+                                 std::string("train.micro_batches=64")}) {
+    CliResult r = run_frugal("train --config " + file + " --set " + set + " --output " + dir.str("run"));
+    EXPECT_EQ(r.exit_code, 2) << set << ": " << r.output;
+    EXPECT_NE(r.output.find("train.micro_batches"), std::string::npos) << r.output;
+  }
+  CliResult mem_dfa = run_frugal("train --config " + file + " --set train.micro_batches=2 --set backward.default.mode=mem_dfa" +
+                                 " --output " + dir.str("dfa"));
+  EXPECT_EQ(mem_dfa.exit_code, 2) << mem_dfa.output;
+  EXPECT_NE(mem_dfa.output.find("train.micro_batches"), std::string::npos) << mem_dfa.output;
+}
+
 TEST(TrainCli, EvalReportsTheCheckpointAccuracy) {
   TempDir dir("eval");
   std::string file = write_config(dir, tiny_config("e"));

@@ -16,8 +16,13 @@ std::string key_of(const Assignment& a) {
 }  // namespace
 
 AssignmentPlanner::AssignmentPlanner(Graph& graph, const CandidateSet& candidates, int64_t batch,
-                                     int64_t num_classes, uint64_t seed)
-    : graph_(graph), candidates_(candidates), batch_(batch), num_classes_(num_classes), seed_(seed) {
+                                     int64_t num_classes, uint64_t seed, bool accumulate_grads)
+    : graph_(graph),
+      candidates_(candidates),
+      batch_(batch),
+      num_classes_(num_classes),
+      seed_(seed),
+      accumulate_grads_(accumulate_grads) {
   Shape in = graph.input_shape();
   in[0] = batch;
   graph.setup(in);
@@ -69,7 +74,12 @@ std::vector<BackwardMode*> AssignmentPlanner::linked_modes(const Assignment& a) 
 
 StepPlan AssignmentPlanner::plan(const Assignment& a) {
   ++stats_.plans_built;
-  return build_step_plan(graph_, linked_modes(a), batch_, num_classes_, true, true);
+  if (graph_.input_shape()[0] != batch_) {  // a gradient probe ran the graph at another batch
+    Shape in = graph_.input_shape();
+    in[0] = batch_;
+    graph_.setup(in);
+  }
+  return build_step_plan(graph_, linked_modes(a), batch_, num_classes_, true, true, accumulate_grads_);
 }
 
 const PlannedAssignment& AssignmentPlanner::evaluate(const Assignment& a, bool arena) {

@@ -30,8 +30,10 @@ struct PlannedAssignment {
 
 class AssignmentPlanner {
  public:
-  // `graph` is set up for `batch` here and must not be set up for another batch while this lives.
-  AssignmentPlanner(Graph& graph, const CandidateSet& candidates, int64_t batch, int64_t num_classes, uint64_t seed);
+  // `graph` is set up for `batch` here (and again before a plan where something else set it up for
+  // another batch). `accumulate_grads`: the step is one of several micro-batches (build_step_plan).
+  AssignmentPlanner(Graph& graph, const CandidateSet& candidates, int64_t batch, int64_t num_classes, uint64_t seed,
+                    bool accumulate_grads = false);
 
   // Figures of the step under `a` (valid per CandidateSet::valid). With `arena`, also the placement.
   const PlannedAssignment& evaluate(const Assignment& a, bool arena = false);
@@ -53,6 +55,7 @@ class AssignmentPlanner {
   const CandidateSet& candidates_;
   int64_t batch_, num_classes_;
   uint64_t seed_;
+  bool accumulate_grads_;
   std::map<std::pair<int, int>, std::unique_ptr<BackwardMode>> modes_;  // (node, candidate) -> instance
   std::unordered_map<std::string, int> node_of_;                         // layer name -> node
   std::unordered_map<std::string, PlannedAssignment> known_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <memory>
+#include <tuple>
 
 #include "core/config/config.h"
 #include "core/config/config_hash.h"
@@ -105,27 +107,91 @@ AutoOptions auto_options(const nlohmann::json& config) {
   o.candidates = a.at("candidates").get<std::vector<std::string>>();
   o.max_slowdown = a.at("max_slowdown").get<double>();
   o.error_batches = a.at("error_batches").get<int>();
+  o.split_batch = a.at("split_batch").get<bool>();
   o.cache_dir = a.at("cache_dir").get<std::string>();
   if (o.candidates.empty()) o.candidates = default_candidate_specs();
   return o;
 }
 
-AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request) {
-  const auto start_time = Clock::now();
-  const double start_cpu = cpu_now();
+namespace {
+
+// What the plans for several micro-batch counts share: the candidates, the fixed layers, and the
+// measurements, taken once (at the whole batch) when the first plan needs them.
+struct AutoPlanContext {
+  AutoPlanContext(Experiment& exp, const AutoPlanRequest& req)
+      : e(exp),
+        request(req),
+        o(auto_options(exp.config)),
+        seed(exp.config.at("seed").get<uint64_t>()),
+        batch(exp.config.at("data").at("batch_size").get<int64_t>()),
+        candidates(*exp.graph, o.candidates, seed),
+        start(candidates.all_exact()),
+        fixed(fixed_layers(exp, candidates, start)) {
+    none.nodes.resize(exp.graph->size());
+    for (int i = 0; i < exp.graph->size(); ++i) none.nodes[i].assign(candidates.of(i).size(), CandidateFigures{});
+    measured = none;
+  }
+
+  void measure() {
+    if (probe) return;
+    const auto t = Clock::now();
+    const double t_cpu = cpu_now();
+    probe = std::make_unique<GradientProbe>(*e.graph, candidates, e.num_classes,
+                                            measurement_batches(e, o.error_batches), seed);
+    const std::string dir = o.cache_dir.empty() ? request.run_dir : o.cache_dir;
+    measured = measure_candidates(*probe, candidates, o.error_batches,
+                                  dir.empty() ? std::string() : dir + "/auto_plan_measurements.json",
+                                  measurement_key(e.config, o));
+    measurements_cached = measured.from_cache;
+    measuring += since(t);
+    measuring_cpu += cpu_now() - t_cpu;
+  }
+  // The gradient error and slowdown of splitting the all-exact step into k passes: what BatchNorm's
+  // per-pass statistics change, and what smaller passes cost in time (from timed probe runs).
+  std::pair<double, double> micro_batch_cost(int k) {
+    measure();
+    const auto t = Clock::now();
+    const double t_cpu = cpu_now();
+    auto seconds = [](const GradientError& r) {
+      double sum = r.loss_seconds;
+      for (const NodeTiming& n : r.timings) sum += n.forward + n.backward + n.recompute;
+      return sum;
+    };
+    const GradientError whole = probe->run(candidates.all_exact(), 1);
+    const GradientError split = probe->run(candidates.all_exact(), k);
+    measuring += since(t);
+    measuring_cpu += cpu_now() - t_cpu;
+    return {split.rel_l2, seconds(whole) > 0 ? seconds(split) / seconds(whole) : 1.0};
+  }
+
+  Experiment& e;
+  const AutoPlanRequest& request;
+  const AutoOptions o;
+  const uint64_t seed;
+  const int64_t batch;
+  CandidateSet candidates;
+  Assignment start;
+  const std::vector<bool> fixed;
+  Measurements none, measured;
+  std::unique_ptr<GradientProbe> probe;
+  bool measurements_cached = false;
   double measuring = 0, measuring_cpu = 0;
-  const AutoOptions o = auto_options(e.config);
-  FRUGAL_CHECK(e.config.at("backward").at("default").at("mode") == "exact", ConfigError,
-               "backward.default: with backward.auto the default mode must be exact (the search starts from "
-               "exact backpropagation; fix layers with backward.layers entries)");
-  FRUGAL_CHECK(std::string(e.step_schedule->name()) == "plain", ConfigError,
-               "backward.auto plans the plain training step; the " + std::string(e.step_schedule->name()) +
-                   " schedule plans its own");
+};
+
+// The plan with every training step split into `k` passes (train.micro_batches). MemoryBudgetError
+// when the budget is below the smallest step the candidates reach at k.
+AutoPlan plan_at(AutoPlanContext& c, int k) {
+  Experiment& e = c.e;
+  const AutoPlanRequest& request = c.request;
+  const AutoOptions& o = c.o;
   Graph& g = *e.graph;
-  const uint64_t seed = e.config.at("seed").get<uint64_t>();
-  const int64_t batch = e.config.at("data").at("batch_size").get<int64_t>();
+  CandidateSet& candidates = c.candidates;
+  const Assignment& start = c.start;
+  const std::vector<bool>& fixed = c.fixed;
+  const int64_t batch = c.batch;
   AutoPlan plan;
   plan.batch = batch;
+  plan.micro_batches = k;
 
   // The rest of the process, from the experiment as built (exact modes): the budget left for the step.
   const ProcessMemory process = predict_process_memory(e, batch);
@@ -136,13 +202,8 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
                            : request.process_budget_bytes > plan.outside_step_bytes
                                ? request.process_budget_bytes - plan.outside_step_bytes
                                : 0;
-  FRUGAL_CHECK(request.step_budget_bytes > 0 || request.process_budget_bytes > 0, ConfigError,
-               "backward.auto needs a budget: set memory.budget_mb (or frugal plan --budget-mb)");
 
-  CandidateSet candidates(g, o.candidates, seed);
-  Assignment start = candidates.all_exact();
-  const std::vector<bool> fixed = fixed_layers(e, candidates, start);
-  AssignmentPlanner planner(g, candidates, batch, e.num_classes, seed);
+  AssignmentPlanner planner(g, candidates, batch / k, e.num_classes, c.seed, k > 1);
   auto step_bytes = [&](const Assignment& a) {
     const PlannedAssignment& p = planner.evaluate(a, true);
     return p.arena + p.mode_state + plan.persistent_bytes;
@@ -162,18 +223,17 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
     const std::string process = request.step_budget_bytes > 0
                                     ? ""
                                     : ", a process of " + mib(step_bytes(least.assignment) + plan.outside_step_bytes);
-    throw MemoryBudgetError(budget + " is below the smallest training step the candidate modes reach" + why + ": " +
-                            mib(step_bytes(least.assignment)) + process + " (arena " + mib(p.arena) +
+    const std::string passes = k > 1 ? " in " + std::to_string(k) + " passes of " + std::to_string(batch / k) +
+                                           " samples (train.micro_batches)"
+                                     : "";
+    throw MemoryBudgetError(budget + " is below the smallest training step the candidate modes reach" + passes + why +
+                            ": " + mib(step_bytes(least.assignment)) + process + " (arena " + mib(p.arena) +
                             " + weights, gradients and optimizer state " + mib(plan.persistent_bytes) + "), peaking at " +
-                            p.peak_label +
-                            " with " + held + " live; a smaller batch or a smaller model would need less");
+                            p.peak_label + " with " + held + " live");
   };
 
   // Below what any assignment reaches, whatever its error or time: refused before measuring anything.
-  Measurements none;
   Assignment known_small;  // the smallest step found before measuring, when searched
-  none.nodes.resize(g.size());
-  for (int i = 0; i < g.size(); ++i) none.nodes[i].assign(candidates.of(i).size(), CandidateFigures{});
   {
     // Only when no uniform configuration fits is the (costlier) search for the smallest step worth it.
     size_t least_uniform = step_bytes(start);
@@ -182,7 +242,7 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
       if (!u.empty()) least_uniform = std::min(least_uniform, step_bytes(u));
     }
     if (least_uniform > plan.step_budget_bytes || request.find_smallest) {
-      BudgetSearch blind(candidates, planner, none, 0, fixed);
+      BudgetSearch blind(candidates, planner, c.none, 0, fixed);
       const SearchOutcome least = blind.smallest(start);
       plan.smallest_step_bytes = step_bytes(least.assignment);
       if (plan.smallest_step_bytes > plan.step_budget_bytes) refuse(least, "");
@@ -191,20 +251,9 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   }
 
   Assignment chosen = start;
-  Measurements measured = none;
-  std::unique_ptr<GradientProbe> probe;
   if (step_bytes(start) > plan.step_budget_bytes) {
-    const auto t = Clock::now();
-    const double t_cpu = cpu_now();
-    probe = std::make_unique<GradientProbe>(g, candidates, e.num_classes, measurement_batches(e, o.error_batches), seed);
-    const std::string dir = o.cache_dir.empty() ? request.run_dir : o.cache_dir;
-    measured = measure_candidates(*probe, candidates, o.error_batches,
-                                  dir.empty() ? std::string() : dir + "/auto_plan_measurements.json",
-                                  measurement_key(e.config, o));
-    plan.measurements_cached = measured.from_cache;
-    measuring += since(t);
-    measuring_cpu += cpu_now() - t_cpu;
-    BudgetSearch search(candidates, planner, measured, o.max_slowdown, fixed);
+    c.measure();
+    BudgetSearch search(candidates, planner, c.measured, o.max_slowdown, fixed);
     const SearchOutcome out = search.fit(arena_budget > 0 ? arena_budget : 0, start, &known_small);
     if (!out.fits || step_bytes(out.assignment) > plan.step_budget_bytes) {
       const SearchOutcome least = search.smallest(start);
@@ -213,14 +262,18 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
     }
     chosen = out.assignment;
   }
+  if (k > 1) std::tie(plan.micro_batch_error, plan.micro_batch_slowdown) = c.micro_batch_cost(k);
+  const Measurements& measured = c.probe ? c.measured : c.none;
   BudgetSearch search(candidates, planner, measured, o.max_slowdown, fixed);
   plan.exact_seconds = search.exact_seconds();
 
-  // Uniform single-mode configurations, and the plan's own error, measured on the same batches.
-  if (probe) {
+  // Uniform single-mode configurations, and the plan's own error, measured on the same batches (in k
+  // passes, against the exact gradient of the whole batch).
+  if (c.probe) {
     const auto t = Clock::now();
     const double t_cpu = cpu_now();
-    const GradientError mine = probe->run(chosen);
+    const GradientError mine = c.probe->run(chosen, k);
+    const double search_error = search.predicted_error(chosen);
     plan.measured_error = mine.rel_l2;
     plan.measured_cosine = mine.cosine;
     for (const std::string& spec : o.candidates) {
@@ -231,13 +284,14 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
       b.step_bytes = step_bytes(u);
       b.fits = b.step_bytes <= plan.step_budget_bytes;
       b.predicted_error = search.predicted_error(u);
-      b.predicted_seconds = search.predicted_seconds(u);
+      b.predicted_seconds = search.predicted_seconds(u) * plan.micro_batch_slowdown;
       if (b.fits && request.compare_uniform) {
-        const GradientError r = probe->run(u);
+        const GradientError r = c.probe->run(u, k);
         b.measured_error = r.rel_l2;
         b.measured_cosine = r.cosine;
-        // A uniform configuration that fits and does better on the same batches is the plan.
-        if (r.rel_l2 < plan.measured_error) {
+        // A uniform configuration that fits and does better on the same batches is the plan; not over a
+        // search result whose modes are all exact, which a lossy mode can only beat by chance.
+        if (r.rel_l2 < plan.measured_error && search_error > 0) {
           chosen = u;
           plan.measured_error = r.rel_l2;
           plan.measured_cosine = r.cosine;
@@ -246,14 +300,15 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
       }
       plan.uniform.push_back(b);
     }
-    measuring += since(t);
-    measuring_cpu += cpu_now() - t_cpu;
+    c.measuring += since(t);
+    c.measuring_cpu += cpu_now() - t_cpu;
   }
 
   plan.fits = true;
   plan.planned_step_bytes = step_bytes(chosen);
-  plan.predicted_error = search.predicted_error(chosen);
-  plan.predicted_seconds = search.predicted_seconds(chosen);
+  // The layers' errors taken as independent of each other and of the passes' (search.h).
+  plan.predicted_error = std::hypot(search.predicted_error(chosen), plan.micro_batch_error);
+  plan.predicted_seconds = search.predicted_seconds(chosen) * plan.micro_batch_slowdown;
   plan.backward = {{"default", {{"mode", "exact"}}}, {"layers", candidates.backward_layers(chosen)}};
   for (int i = 0; i < g.size(); ++i) {
     PlanRow r;
@@ -275,16 +330,73 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
   }
   plan.plans_built = planner.stats().plans_built;
   plan.plan_lookups = planner.stats().lookups;
-  plan.measuring_seconds = measuring;
-  plan.planning_seconds = since(start_time) - measuring;
-  plan.measuring_cpu_seconds = measuring_cpu;
-  plan.planning_cpu_seconds = cpu_now() - start_cpu - measuring_cpu;
   return plan;
+}
+
+}  // namespace
+
+AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request) {
+  const auto start_time = Clock::now();
+  const double start_cpu = cpu_now();
+  FRUGAL_CHECK(e.config.at("backward").at("default").at("mode") == "exact", ConfigError,
+               "backward.default: with backward.auto the default mode must be exact (the search starts from "
+               "exact backpropagation; fix layers with backward.layers entries)");
+  FRUGAL_CHECK(std::string(e.step_schedule->name()) == "plain", ConfigError,
+               "backward.auto plans the plain training step; the " + std::string(e.step_schedule->name()) +
+                   " schedule plans its own");
+  FRUGAL_CHECK(request.step_budget_bytes > 0 || request.process_budget_bytes > 0, ConfigError,
+               "backward.auto needs a budget: set memory.budget_mb (or frugal plan --budget-mb)");
+  AutoPlanContext c(e, request);
+
+  // train.micro_batches as configured first; where no assignment fits, the batch split into twice as
+  // many passes, and so on (docs/memory_budget.md, "Micro-batches"). At the first count that fits, the
+  // next one too unless the plan is already exact: fewer lossy modes may harm less than the split does.
+  const int first = e.executor->micro_batches();
+  std::unique_ptr<AutoPlan> best;
+  std::string refusal;
+  uint64_t plans = 0, lookups = 0;
+  for (int k = first; k <= c.batch && c.batch % k == 0; k *= 2) {
+    try {
+      AutoPlan p = plan_at(c, k);
+      plans += p.plans_built;
+      lookups += p.plan_lookups;
+      const bool better = !best || p.measured_error < best->measured_error;
+      const bool had = best != nullptr;
+      if (better) best = std::make_unique<AutoPlan>(std::move(p));
+      if (k == first || had || best->predicted_error == best->micro_batch_error) break;
+    } catch (const MemoryBudgetError& err) {
+      if (best) break;
+      refusal = err.what();
+      if (!c.o.split_batch) throw;
+      // Splitting cannot shrink what persists across passes.
+      size_t persistent = 0;
+      full_step_description(e, e.step_schedule->plan(c.batch), &persistent);
+      const size_t step_budget = request.step_budget_bytes > 0 ? request.step_budget_bytes
+                                 : request.process_budget_bytes > predict_process_memory(e, c.batch).outside_step()
+                                     ? request.process_budget_bytes - predict_process_memory(e, c.batch).outside_step()
+                                     : 0;
+      if (persistent >= step_budget)
+        throw MemoryBudgetError(
+            "the training step budget " + mib(step_budget) + " is below what the weights, gradients and "
+            "optimizer state alone hold: " + mib(persistent) + "; no backward modes and no split of the batch "
+            "(train.micro_batches) lower that; a smaller model (or a lighter optimizer) would");
+    }
+  }
+  if (!best) throw MemoryBudgetError(refusal + "; a smaller model would need less");
+  best->plans_built = plans;
+  best->plan_lookups = lookups;
+  best->measurements_cached = c.measurements_cached;
+  best->measuring_seconds = c.measuring;
+  best->planning_seconds = since(start_time) - c.measuring;
+  best->measuring_cpu_seconds = c.measuring_cpu;
+  best->planning_cpu_seconds = cpu_now() - start_cpu - c.measuring_cpu;
+  return *best;
 }
 
 nlohmann::json config_with_plan(const nlohmann::json& config, const AutoPlan& plan) {
   nlohmann::json out = config;
   out["backward"] = plan.backward;
+  out["train"]["micro_batches"] = plan.micro_batches;
   return out;
 }
 

@@ -19,6 +19,7 @@ struct AutoOptions {
   std::vector<std::string> candidates;  // mode specs (mode_spec.h)
   double max_slowdown = 2.0;            // predicted step time over exact's; 0 = unbounded
   int error_batches = 1;
+  bool split_batch = true;  // try more train.micro_batches where no assignment fits
   std::string cache_dir;  // "" = the run directory
 };
 
@@ -68,13 +69,19 @@ struct AutoPlan {
   bool measurements_cached = false;
   uint64_t plans_built = 0, plan_lookups = 0;
   int64_t batch = 0;
+  // train.micro_batches of the plan: each step in that many passes of batch / micro_batches samples.
+  int micro_batches = 1;
+  double micro_batch_error = 0;     // of the all-exact step split so, against the whole batch's gradient
+  double micro_batch_slowdown = 1;  // its step time over the unsplit all-exact step's, measured
 
   nlohmann::json json() const;
 };
 
 // Plans for the experiment `e` (built for training from a config with backward.auto: its
-// backward.layers entries stay fixed). MemoryBudgetError (exit 2) when the budget is below the smallest
-// step the candidates reach, naming that step and what holds it.
+// backward.layers entries stay fixed). Where no assignment fits at its train.micro_batches, the batch
+// is split into 2, 4, ... times as many passes. MemoryBudgetError (exit 2) when the budget is below the
+// smallest step the candidates reach at every count, naming that step and what holds it (or that the
+// weights, gradients and optimizer state alone exceed it).
 AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request);
 
 // The table: layer, mode, bytes saved, predicted gradient error, predicted time; then the totals and
@@ -82,7 +89,8 @@ AutoPlan plan_backward_for_budget(Experiment& e, const AutoPlanRequest& request)
 std::string auto_plan_table(const AutoPlan& plan);
 // auto_plan.json (everything) and backward_plan.json ({"backward": ...}, to paste or extend) in `dir`.
 void write_auto_plan(const AutoPlan& plan, const std::string& dir);
-// `config` with its backward section replaced by the plan's (backward.auto dropped).
+// `config` with its backward section replaced by the plan's (backward.auto dropped) and the plan's
+// train.micro_batches.
 nlohmann::json config_with_plan(const nlohmann::json& config, const AutoPlan& plan);
 
 }  // namespace frugal

@@ -27,6 +27,9 @@ nlohmann::json AutoPlan::json() const {
                    {"measured_cosine", u.measured_error < 0 ? nlohmann::json(nullptr) : nlohmann::json(u.measured_cosine)},
                    {"predicted_slowdown", exact_seconds > 0 ? u.predicted_seconds / exact_seconds : 1.0}});
   return {{"batch_size", batch},
+          {"micro_batches", micro_batches},
+          {"micro_batch_error", micro_batch_error},
+          {"micro_batch_slowdown", micro_batch_slowdown},
           {"process_budget_bytes", process_budget_bytes},
           {"step_budget_bytes", step_budget_bytes},
           {"outside_step_bytes", outside_step_bytes},
@@ -71,6 +74,14 @@ std::string auto_plan_table(const AutoPlan& p) {
                 p.smallest_step_bytes ? format_bytes(p.smallest_step_bytes).c_str() : "",
                 static_cast<long long>(p.batch));
   out += line;
+  if (p.micro_batches > 1) {
+    std::snprintf(line, sizeof line,
+                  "micro-batches: train.micro_batches = %d, %lld samples per pass (the splitting alone: gradient "
+                  "error %.4g, step time x%.2f)\n",
+                  p.micro_batches, static_cast<long long>(p.batch / p.micro_batches), p.micro_batch_error,
+                  p.micro_batch_slowdown);
+    out += line;
+  }
   if (p.process_budget_bytes > 0) {
     std::snprintf(line, sizeof line, "process: %s predicted (%s besides the step) for memory.budget_mb %s\n",
                   format_bytes(p.planned_step_bytes + p.outside_step_bytes).c_str(),
@@ -112,7 +123,10 @@ std::string auto_plan_table(const AutoPlan& p) {
 void write_auto_plan(const AutoPlan& plan, const std::string& dir) {
   std::filesystem::create_directories(dir);
   write_file_atomic(dir + "/auto_plan.json", plan.json().dump(2) + "\n");
-  write_file_atomic(dir + "/backward_plan.json", nlohmann::json({{"backward", plan.backward}}).dump(2) + "\n");
+  write_file_atomic(dir + "/backward_plan.json",
+                    nlohmann::json({{"backward", plan.backward}, {"train", {{"micro_batches", plan.micro_batches}}}})
+                            .dump(2) +
+                        "\n");
 }
 
 }  // namespace frugal

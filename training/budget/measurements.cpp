@@ -52,11 +52,12 @@ GradientProbe::GradientProbe(Graph& graph, const CandidateSet& candidates, int64
   }
 }
 
-GradientError GradientProbe::run(const Assignment& a) {
+GradientError GradientProbe::run(const Assignment& a, int micro_batches) {
   ++runs_;
   QuietLog quiet;
   ParameterSnapshot start(graph_);
   Executor ex(graph_, assign_backward_modes(graph_, backward_of(candidates_, a), seed_), "static", num_classes_);
+  ex.set_micro_batches(micro_batches);
   ex.set_timing(true);
   GradientError r;
   r.rel_l2 = 0;

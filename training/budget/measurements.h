@@ -49,7 +49,9 @@ class GradientProbe {
  public:
   GradientProbe(Graph& graph, const CandidateSet& candidates, int64_t num_classes, std::vector<Batch> batches,
                 uint64_t seed);
-  GradientError run(const Assignment& a);
+  // `micro_batches`: each batch's step split into that many passes (train.micro_batches), still held
+  // against the exact gradient of the whole batch.
+  GradientError run(const Assignment& a, int micro_batches = 1);
   int runs() const { return runs_; }
 
  private:

@@ -148,6 +148,8 @@ Schema backward_section() {
                          .describe("modes to choose from, as name[:knob=value...]; [] = the default set")},
       {"max_slowdown", Schema::number().min(1).max(kMaxFloat).def(2.0).describe("predicted step time over exact's, at most")},
       {"error_batches", count(1, 1 << 16).def(1).describe("training batches the gradient error is measured on")},
+      {"split_batch", Schema::boolean().def(true).describe(
+           "where no assignment fits, split each step into 2, 4, ... passes (train.micro_batches)")},
       {"cache_dir", Schema::path().def("").describe("where measurements are kept; \"\" = the run directory")},
   });
   return Schema::object({
@@ -201,6 +203,9 @@ Schema train_section() {
       {"label_smoothing", fraction_below_one().def(0)},
       {"eval_every", count(1, kMaxEpochs).def(1).describe("epochs")},
       {"checkpoint_every", count(0, kMaxEpochs).def(1).describe("epochs; 0 = only at the end")},
+      {"micro_batches", count(1, kMaxBatch).def(1).describe(
+           "passes per step, each over batch_size / micro_batches samples, gradients accumulated; must "
+           "divide data.batch_size (docs/memory_budget.md)")},
   });
 }
 

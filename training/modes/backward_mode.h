@@ -61,7 +61,11 @@ class BackwardMode {
   virtual void begin_step(int64_t step) {}
   // Right after the layer's forward: fill the stash. `stash` follows stash_specs().
   virtual void after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) {}
-  // The backward: grad_inputs and the layer's parameter gradients, overwriting.
+  // True when backward() adds to the layer's parameter gradients while the layer's
+  // accumulate_param_grads() is set (micro-batches, docs/memory_budget.md); otherwise the step saves the
+  // gradients in a planned buffer around the backward and adds them back.
+  virtual bool accumulates_param_grads(const Layer& layer) const { return layer.can_accumulate_param_grads(); }
+  // The backward: grad_inputs and the layer's parameter gradients, overwriting (or adding, above).
   virtual void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) {
     layer.backward(args);
   }

@@ -47,6 +47,8 @@ class OuterProductMode : public BackwardMode {
   size_t backward_workspace_bytes(const Layer& layer) const override;
   void begin_step(int64_t step) override { step_ = step; }
   void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) override;
+  // Its weight-gradient estimator overwrites dW.
+  bool accumulates_param_grads(const Layer&) const override { return false; }
   // The memory rows; empty without memory. Throws InternalError when asked before the training batch
   // is known (plan a training step first).
   std::vector<Parameter*> state() override;

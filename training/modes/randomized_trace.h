@@ -33,6 +33,8 @@ class RandomizedTraceMode : public BackwardMode {
   void begin_step(int64_t step) override { step_ = step; }
   void after_forward(Layer& layer, const ForwardArgs& args, const std::vector<Tensor*>& stash) override;
   void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) override;
+  // Its weight-gradient estimator overwrites dW.
+  bool accumulates_param_grads(const Layer&) const override { return false; }
 
   // The probes of the current step.
   TraceProbes probes() const;

@@ -15,7 +15,9 @@ namespace {
 
 // No bound on time by default: the measured times vary from run to run, and the properties tested here
 // (bytes, errors) must not depend on them.
-nlohmann::json small_cnn_config(double max_slowdown = 1e6) {
+// `split_batch`: whether the planner may split the batch into passes (off: the step stays whole, so
+// the floor is that of the modes).
+nlohmann::json small_cnn_config(double max_slowdown = 1e6, bool split_batch = false) {
   nlohmann::json c = {
       {"name", "auto_plan_test"},
       {"threads", 1},
@@ -27,7 +29,8 @@ nlohmann::json small_cnn_config(double max_slowdown = 1e6) {
       {"model", {{"arch", "cnn"}, {"channels", {4, 8}}, {"hidden", {16}}}},
       {"backward", {{"auto", {{"candidates", {"exact", "recompute", "quantized:bits=4", "quantized:bits=2",
                                               "fewbit:bits=1", "randomized_trace:probes=2"}},
-                             {"max_slowdown", max_slowdown}}}}},
+                             {"max_slowdown", max_slowdown},
+                             {"split_batch", split_batch}}}}},
       {"output", {{"dir", ""}}}};
   return validate_config(c, frugal_config_schema(), "test");
 }
@@ -93,6 +96,27 @@ TEST(AutoPlan, BudgetBelowTheSmallestReachableStepIsRefused) {
     const std::string what = e.what();
     EXPECT_NE(what.find(format_bytes(ample.smallest_step_bytes)), std::string::npos) << what;
     EXPECT_NE(what.find("live"), std::string::npos) << what;
+  }
+}
+
+TEST(AutoPlan, BelowTheWholeBatchsFloorTheBatchIsSplit) {
+  const AutoPlan ample = plan_with_step_budget(size_t{1} << 40, true);
+  Experiment e = build_experiment(small_cnn_config(1e6, true), ExperimentUse::Train);
+  AutoPlanRequest r;
+  r.step_budget_bytes = ample.smallest_step_bytes - 1;
+  const AutoPlan p = plan_backward_for_budget(e, r);
+  EXPECT_GT(p.micro_batches, 1);
+  EXPECT_EQ(16 % p.micro_batches, 0);
+  EXPECT_LE(p.planned_step_bytes, r.step_budget_bytes);
+  // Below the weights, gradients and optimizer state, nothing helps, and the refusal says what holds.
+  r.step_budget_bytes = p.persistent_bytes - 1;
+  try {
+    plan_backward_for_budget(e, r);
+    FAIL() << "expected MemoryBudgetError";
+  } catch (const MemoryBudgetError& err) {
+    const std::string what = err.what();
+    EXPECT_NE(what.find("weights, gradients and optimizer state alone hold: " + format_bytes(p.persistent_bytes)),
+              std::string::npos) << what;
   }
 }
 
