@@ -48,6 +48,7 @@ Shape Conv2d::setup(const std::vector<Shape>& inputs) {
   validate_conv2d(g, where());
   g.winograd = winograd_;
   geometry_ = g;
+  cpu_forward_workspace_ = cpu_backward_workspace_ = kUnknown;
   Shape y{g.batch, g.out_channels, g.out_h(), g.out_w()};
   bind(inputs, y);
   return y;
@@ -58,12 +59,23 @@ std::vector<Parameter*> Conv2d::parameters() {
   return {&weight_};
 }
 
-size_t Conv2d::forward_workspace_bytes() const { return kernels().conv2d_forward_workspace_bytes(geometry_); }
-size_t Conv2d::backward_workspace_bytes() const { return kernels().conv2d_backward_workspace_bytes(geometry_); }
+size_t Conv2d::forward_workspace_bytes() const {
+  if (device() != Device::CPU) return kernels().conv2d_forward_workspace_bytes(geometry_);
+  if (cpu_forward_workspace_ == kUnknown) cpu_forward_workspace_ = kernels().conv2d_forward_workspace_bytes(geometry_);
+  return cpu_forward_workspace_;
+}
+
+size_t Conv2d::backward_workspace_bytes() const {
+  if (device() != Device::CPU) return kernels().conv2d_backward_workspace_bytes(geometry_);
+  if (cpu_backward_workspace_ == kUnknown)
+    cpu_backward_workspace_ = kernels().conv2d_backward_workspace_bytes(geometry_);
+  return cpu_backward_workspace_;
+}
 
 void Conv2d::set_winograd(bool on) {
   winograd_ = on;
   geometry_.winograd = on;
+  cpu_forward_workspace_ = cpu_backward_workspace_ = kUnknown;
 }
 
 void Conv2d::forward(const ForwardArgs& args) {

@@ -45,6 +45,12 @@ class Conv2d : public WeightedLayer {
   Conv2dGeometry geometry_{};
   bool winograd_ = true;
   Parameter weight_, bias_;
+  // The CPU kernels' workspace sizes for geometry_, computed on first use after setup: the budget
+  // search plans the step thousands of times (docs/memory_budget.md, "How the choice is made"), and
+  // working them out builds a direct-conv plan each time. Not kept on CUDA, where they also follow the
+  // determinism setting in force when first asked.
+  static constexpr size_t kUnknown = ~size_t{0};
+  mutable size_t cpu_forward_workspace_ = kUnknown, cpu_backward_workspace_ = kUnknown;
 };
 
 }  // namespace frugal

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/conv.h"
 #include "tests/ops/conv_test_util.h"
 #include "tests/ops/reference_util.h"
 
@@ -481,6 +482,37 @@ TEST(ValidateConv2d, RejectsKernelLargerThanPaddedInput) {
                   "dilated kernel 7x7 is larger than padded input 6x6");
   expect_rejected(geometry(2, 3, 4, 4, 4, 3, 3, 1, 0, 2),
                   "dilated kernel 5x5 is larger than padded input 4x4");
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+// The layer keeps its workspace sizes between set-ups (the budget search asks for them thousands of
+// times): they must follow every change of geometry and of the Winograd switch.
+TEST(Conv2dLayer, WorkspaceSizesFollowTheGeometryAndTheWinogradSwitch) {
+  Conv2dOptions o;
+  o.in_channels = o.out_channels = 128;  // enough channels for Winograd (ops/cpu/conv_winograd.cpp)
+  o.padding = 1;
+  Conv2d conv("c", o, RngKey{1, 2});
+  auto expect_kernels_sizes = [&](const char* when) {
+    EXPECT_EQ(conv.forward_workspace_bytes(), conv.kernels().conv2d_forward_workspace_bytes(conv.geometry())) << when;
+    EXPECT_EQ(conv.backward_workspace_bytes(), conv.kernels().conv2d_backward_workspace_bytes(conv.geometry()))
+        << when;
+  };
+  conv.setup({Shape{8, 128, 16, 16}});
+  expect_kernels_sizes("first set-up");
+  const size_t batch8 = conv.forward_workspace_bytes(), winograd8 = conv.backward_workspace_bytes();
+  conv.setup({Shape{2, 128, 32, 32}});
+  expect_kernels_sizes("another input shape");
+  conv.setup({Shape{8, 128, 16, 16}});
+  EXPECT_EQ(conv.forward_workspace_bytes(), batch8);
+  conv.set_winograd(!conv.geometry().winograd);
+  expect_kernels_sizes("Winograd switched");
+  EXPECT_NE(conv.backward_workspace_bytes() + conv.forward_workspace_bytes(), winograd8 + batch8)
+      << "the switch should change this geometry's workspace (128 channels, 3x3, stride 1, pad 1)";
 }
 
 }  // namespace

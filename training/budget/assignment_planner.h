@@ -1,8 +1,8 @@
 // Plans the training step of one graph for many mode assignments, as the budget search needs
-// (docs/memory_budget.md, "Planning fast"). What does not change between assignments is made once: the
-// graph stays set up for the batch, each (layer, candidate) mode instance is made the first time it is
-// asked for and re-linked afterwards, and every assignment's figures are kept, so asking again costs a
-// lookup. A new assignment costs one step plan (build_step_plan) and, when its arena is asked for,
+// (docs/memory_budget.md, "How the choice is made"). What does not change between assignments is made
+// once: the graph stays set up for the batch, each (layer, candidate) mode instance is made the first
+// time it is asked for and re-linked afterwards, and every assignment's figures are kept, so asking
+// again costs a lookup. A new assignment costs one step plan (build_step_plan) and, when its arena is asked for,
 // one placement (plan_arena_best).
 #pragma once
 #include <cstddef>
