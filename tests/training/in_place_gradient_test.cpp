@@ -2,9 +2,8 @@
 // pair, writes the gradient of an input only it reads over its output's gradient.
 #include <gtest/gtest.h>
 
-#include <cmath>
-
 #include "tests/training/executor_test_util.h"
+#include "tests/training/finite_difference_util.h"
 #include "training/executor.h"
 #include "training/models/model_builder.h"
 
@@ -42,19 +41,8 @@ TEST(InPlaceGradient, TrainingMatchesFiniteDifferencesThroughSharedBuffers) {
   Executor ex(*g, test::exact_modes(*g), "static", 3);
   const test::Batch b = test::random_batch(2, Shape{2, 6, 6}, 3, 5);
   ex.train_step(b.images, b.labels, 0, 0);
-  Parameter& w = *g->trainable_parameters().front();  // conv1.weight: its gradient crossed gelu1 in place
-  int64_t at = 0;  // its largest entry
-  for (int64_t i = 1; i < w.grad.numel(); ++i)
-    if (std::abs(w.grad.f32()[i]) > std::abs(w.grad.f32()[at])) at = i;
-  const float analytic = w.grad.f32()[at];
-  const float keep = w.value.f32()[at], h = 1e-2f;
-  w.value.f32()[at] = keep + h;
-  const float up = ex.evaluate(b.images, b.labels).loss;  // no BN or dropout: eval = training loss
-  w.value.f32()[at] = keep - h;
-  const float down = ex.evaluate(b.images, b.labels).loss;
-  w.value.f32()[at] = keep;
-  ASSERT_GT(std::abs(analytic), 1e-3f);  // a gradient worth comparing
-  EXPECT_NEAR(analytic, (up - down) / (2 * h), 1e-3f + 1e-2f * std::abs(analytic));
+  // conv1.weight: its gradient crossed gelu1 in place.
+  test::expect_largest_gradient_entry_matches_finite_differences(ex, *g->trainable_parameters().front(), b);
 }
 
 }  // namespace
