@@ -56,9 +56,13 @@ void load_chain(const std::string& label, std::vector<ChainEntry>& open, std::ve
     fs::path parent_path(parent->get<std::string>());
     if (parent_path.is_relative()) parent_path = fs::path(label).parent_path() / parent_path;
     const std::string parent_label = parent_path.lexically_normal().string();
-    if (!fs::exists(parent_path))
+    // The error_code form: a path the system cannot even look up (a name over 255 bytes, a component
+    // that is a file) is a bad config, named like a missing one, not an exception from the library.
+    std::error_code lookup;
+    if (!fs::exists(parent_path, lookup))
       throw ConfigError(label + ": \"extends\": \"" + parent->get<std::string>() + "\" names " +
-                        parent_label + ", which does not exist");
+                        parent_label + (lookup ? ", which cannot be looked up (" + lookup.message() + ")"
+                                               : ", which does not exist"));
     content.erase(kExtendsKey);
     open.push_back({canonical, label});
     load_chain(parent_label, open, out);

@@ -134,6 +134,17 @@ TEST(ConfigLoad, ExtendsOfAMissingFileNamesBothFiles) {
                                                        dir.path("nope.json") + ", which does not exist");
 }
 
+// Found by the config fuzz target: a name the system cannot look up (over 255 bytes) threw the
+// filesystem library's exception instead of a config error.
+TEST(ConfigLoad, ExtendsOfANameTooLongToLookUpIsAConfigError) {
+  ScratchDir dir;
+  const std::string name(300, 'x');
+  std::string child = dir.write("child.json", R"({"extends": ")" + name + R"(", "name": "c"})");
+  const std::string message = config_error_of([&] { load(child); });
+  EXPECT_TRUE(has_substr(message, "cannot be looked up")) << message;
+  EXPECT_TRUE(has_substr(message, child)) << message;
+}
+
 TEST(ConfigLoad, ExtendsMustBeAPathString) {
   ScratchDir dir;
   std::string file = dir.write("x.json", R"({"extends": 3, "name": "c"})");
