@@ -449,6 +449,17 @@ void direct_detail::compute_wide(const DirectConvPlan& p, const float* xpad, con
   }
 }
 
+void direct_detail::gemm_tiles(const float* in, int64_t in_stride, int64_t channels, const float* packed,
+                               int64_t out_rows, int64_t pixels, float* out, int64_t out_stride) {
+  const int64_t offset = 0;
+  for (int64_t ob = 0; ob < out_rows / kOutTile; ++ob)
+    for (int64_t q = 0; q < pixels; q += kTilePixels) {
+      const ForwardTile tile = kForwardTiles[std::min(kTilePixels, pixels - q) / kLanes - 1];
+      tile(in + q, in_stride, channels, &offset, 1, packed + ob * channels * kOutTile,
+           out + ob * kOutTile * out_stride + q, out_stride, nullptr);
+    }
+}
+
 namespace {
 
 // The wide grid's tiles stored straight into y[O, OH, OW] (AVX-512 builds only: masked stores).

@@ -74,4 +74,11 @@ void pack_weights(const DirectConvPlan& p, const Weight& weight, float* packed) 
 // wide[out_rows, wide_pixels] = the plan's taps over the padded planes xpad, tile by tile.
 void compute_wide(const DirectConvPlan& p, const float* xpad, const float* packed, float* wide);
 
+// out[o][j] = sum over c of packed[o / kOutTile][c][o % kOutTile] * in[c][j] (rows in_stride and
+// out_stride apart) for o < out_rows (a multiple of kOutTile) and j < pixels (a multiple of kLanes):
+// one GEMM through the forward tiles (a 1x1 convolution), the packed block of kOutTile output rows
+// held in L1 while the tiles sweep the pixels. Winograd's 16 products (conv_winograd.cpp).
+void gemm_tiles(const float* in, int64_t in_stride, int64_t channels, const float* packed, int64_t out_rows,
+                int64_t pixels, float* out, int64_t out_stride);
+
 }  // namespace frugal::direct_detail

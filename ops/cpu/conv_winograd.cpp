@@ -5,162 +5,251 @@
 #include <algorithm>
 #include <vector>
 
-#include "ops/cpu/gemm.h"
+#include "ops/cpu/conv_direct_parts.h"
 
 namespace frugal {
 namespace {
 
-// Below this many channels on either side the 16 GEMMs are too thin to beat the direct kernels.
-constexpr int64_t kWinogradMinChannels = 128;
-// One tile group's transformed inputs and products per batch chunk: 4 MiB, so a group stays in the
-// cache between its transform, its GEMMs and the output transform.
-constexpr int64_t kTileGroupFloats = int64_t{1} << 20;
-constexpr int64_t kMinGroupTiles = 16;
+using direct_detail::kOutTile;
+using direct_detail::round_up;
+using simd::kLanes;
 
-// A convolution run: input [batch, in, h, w] -> output [batch, out, h, w] (3x3, stride 1, pad 1).
+// Below this many channels on either side the transforms cost more than the products save.
+constexpr int64_t kWinogradMinChannels = 32;
+// One tile group's transformed inputs and products (16 * (in + out) floats a tile): up to 1 MiB, so
+// that a group stays in L2 from its input transform through its 16 products to its output transform,
+// but at least three vectors of tiles, one full register tile of the products.
+constexpr int64_t kGroupFloats = int64_t{1} << 18;
+constexpr int64_t kMinGroupTiles = 3 * kLanes;
+
+// A convolution run: input [batch, in, h, w] -> output [batch, out, h, w] (3x3, stride 1, pad 1),
+// computed in 2x2 output tiles. The batch is split into one chunk per thread; a chunk's tile rows
+// (sample by sample, top to bottom) are taken a group of whole rows at a time, their tiles numbered
+// 0, 1, ... across rows and samples, so every transform runs over one flat vector of tiles whatever
+// the image size.
 struct Run {
   int64_t batch, in, out, h, w;
-  int64_t tiles_w, tiles_per_sample;  // 2x2 output blocks
-  int64_t chunks, group_tiles;
-  int64_t weight_floats() const { return 16 * out * in; }
-  int64_t chunk_floats() const { return 16 * (in + out) * group_tiles; }
+  int64_t out_rows;           // out rounded up to whole register tiles
+  int64_t tiles_h, tiles_w;   // tiles of a sample
+  int64_t chunks, group_rows;  // tile rows per group
+  int64_t ld;                 // a group's tiles rounded up to whole vectors: the row length below
+  int64_t weight_floats() const { return 16 * out_rows * in; }
+  // v [16, in, ld] and m [16, out_rows, ld], one tile's 16 inputs [16, ld], its 4 outputs [4, ld].
+  int64_t chunk_floats() const { return (16 * (in + out_rows) + 16 + 4) * ld; }
 };
 
 Run make_run(int64_t batch, int64_t in, int64_t out, int64_t h, int64_t w) {
-  Run r{batch, in, out, h, w, (w + 1) / 2, ((h + 1) / 2) * ((w + 1) / 2), 1, 1};
+  Run r{batch, in, out, h, w, round_up(out, kOutTile), (h + 1) / 2, (w + 1) / 2, 1, 1, 0};
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   r.chunks = std::max<int64_t>(1, std::min(batch, threads));
-  // Groups of near-equal size, so no GEMM is left with a sliver of tiles.
-  const int64_t chunk_tiles = (batch + r.chunks - 1) / r.chunks * r.tiles_per_sample;
-  const int64_t most =
-      std::min(chunk_tiles, std::max(kMinGroupTiles, kTileGroupFloats / (16 * (in + out))));
-  const int64_t groups = (chunk_tiles + most - 1) / most;
-  r.group_tiles = (chunk_tiles + groups - 1) / groups;
+  const int64_t chunk_rows = (batch + r.chunks - 1) / r.chunks * r.tiles_h;
+  const int64_t tiles = std::max(kMinGroupTiles, kGroupFloats / (16 * (in + r.out_rows)));
+  const int64_t most = std::clamp<int64_t>(tiles / r.tiles_w, 1, chunk_rows);
+  const int64_t groups = (chunk_rows + most - 1) / most;  // near-equal groups: no sliver of tiles
+  r.group_rows = (chunk_rows + groups - 1) / groups;
+  r.ld = round_up(r.group_rows * r.tiles_w, kLanes);
   return r;
 }
 
-// u[xi][o][c] = (G g G^T)[xi] for each 3x3 kernel g = weight(o, c, ., .), G = [1 0 0; .5 .5 .5;
-// .5 -.5 .5; 0 0 1].
+// u[xi] = (G g G^T)[xi] for each 3x3 kernel g = weight(o, c, ., .), G = [1 0 0; .5 .5 .5; .5 -.5 .5;
+// 0 0 1], packed for the forward tiles: u[xi][o / kOutTile][c][o % kOutTile], zero in the rows past
+// `out`.
 template <class Weight>
 void transform_weights(const Run& r, const Weight& weight, float* u) {
-  const int64_t step = r.out * r.in;  // from xi to xi + 1
+  // A block of kOutTile output channels at a time, kChannelRun input channels at a time: the block's
+  // transforms t[o % kOutTile][xi][c] stay in L1 while they are written out as runs of kOutTile
+  // floats (writing each o's 16 values straight into the packed layout, 32 bytes apart, was a third of
+  // a 512-channel conv's time).
+  constexpr int64_t kChannelRun = 64;
+  const int64_t C = r.in, step = r.out_rows * C;  // from xi to xi + 1
 #pragma omp parallel if (r.out * r.in >= 4096)
   {
-    std::vector<float> taps(static_cast<size_t>(9 * r.in));  // taps[k][c]: one output channel's kernels
+    std::vector<float> taps(9 * kChannelRun);               // taps[k][c]: one output channel's kernels
+    std::vector<float> t(kOutTile * 16 * kChannelRun);  // t[o % kOutTile][xi][c]: their transforms
 #pragma omp for schedule(static)
-    for (int64_t o = 0; o < r.out; ++o) {
-      for (int64_t c = 0; c < r.in; ++c)
-        for (int k = 0; k < 9; ++k) taps[k * r.in + c] = weight(o, c, k / 3, k % 3);
-      const float* g = taps.data();
-      float* uo = u + o * r.in;
+    for (int64_t ob = 0; ob < r.out_rows / kOutTile; ++ob)
+      for (int64_t c0 = 0; c0 < C; c0 += kChannelRun) {
+        const int64_t n = std::min(kChannelRun, C - c0);
+        for (int64_t oi = 0; oi < kOutTile; ++oi) {
+          const int64_t o = ob * kOutTile + oi;
+          float* to = t.data() + oi * 16 * kChannelRun;
+          if (o >= r.out) {
+            std::fill_n(to, 16 * kChannelRun, 0.0f);
+            continue;
+          }
+          for (int64_t c = 0; c < n; ++c)
+            for (int k = 0; k < 9; ++k) taps[k * kChannelRun + c] = weight(o, c0 + c, k / 3, k % 3);
+          const float* g = taps.data();
 #pragma omp simd
-      for (int64_t c = 0; c < r.in; ++c) {  // vectorised across input channels
-        float t[4][3];
-        for (int j = 0; j < 3; ++j) {
-          const float g0 = g[j * r.in + c], g1 = g[(3 + j) * r.in + c], g2 = g[(6 + j) * r.in + c];
-          t[0][j] = g0;
-          t[1][j] = 0.5f * (g0 + g1 + g2);
-          t[2][j] = 0.5f * (g0 - g1 + g2);
-          t[3][j] = g2;
+          for (int64_t c = 0; c < n; ++c) {  // vectorised across input channels
+            float gt[4][3];
+            for (int j = 0; j < 3; ++j) {
+              const float g0 = g[j * kChannelRun + c], g1 = g[(3 + j) * kChannelRun + c],
+                          g2 = g[(6 + j) * kChannelRun + c];
+              gt[0][j] = g0;
+              gt[1][j] = 0.5f * (g0 + g1 + g2);
+              gt[2][j] = 0.5f * (g0 - g1 + g2);
+              gt[3][j] = g2;
+            }
+            for (int i = 0; i < 4; ++i) {
+              to[(i * 4 + 0) * kChannelRun + c] = gt[i][0];
+              to[(i * 4 + 1) * kChannelRun + c] = 0.5f * (gt[i][0] + gt[i][1] + gt[i][2]);
+              to[(i * 4 + 2) * kChannelRun + c] = 0.5f * (gt[i][0] - gt[i][1] + gt[i][2]);
+              to[(i * 4 + 3) * kChannelRun + c] = gt[i][2];
+            }
+          }
         }
-        for (int i = 0; i < 4; ++i) {
-          uo[(i * 4 + 0) * step + c] = t[i][0];
-          uo[(i * 4 + 1) * step + c] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-          uo[(i * 4 + 2) * step + c] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-          uo[(i * 4 + 3) * step + c] = t[i][2];
+        for (int64_t xi = 0; xi < 16; ++xi) {
+          float* run = u + xi * step + (ob * C + c0) * kOutTile;
+          for (int64_t c = 0; c < n; ++c)
+            for (int64_t oi = 0; oi < kOutTile; ++oi)
+              run[c * kOutTile + oi] = t[(oi * 16 + xi) * kChannelRun + c];
         }
       }
-    }
   }
 }
 
-// A run of a group's tiles along one tile row: tiles [k, k + count) of the group are tiles
-// [tx, tx + count) of row ty of `sample`.
-struct TileRowSegment {
-  int64_t k, sample, ty, tx, count;
+// The tiles of a group: `rows` tile rows from the chunk's flat row index `row` (sample row / tiles_h,
+// tile row row % tiles_h), tiles_w tiles each.
+struct Group {
+  int64_t row, rows, tiles, vectors_end;  // tiles rounded up to whole vectors
 };
 
-// One input row (row y of a plane; zeros outside the image) split by column parity around the pad:
-// even[q] = x[y][2q - 1], odd[q] = x[y][2q], so tile tx's 4 columns are even[tx], odd[tx], even[tx+1],
-// odd[tx+1] and the tile transform vectorises across tiles.
-void split_row(const Run& r, const float* plane, int64_t y, float* even, float* odd) {
-  const int64_t n = r.tiles_w + 1;
-  if (y < 0 || y >= r.h) {
-    std::fill_n(even, n, 0.0f);
-    std::fill_n(odd, n, 0.0f);
-    return;
-  }
-  const float* row = plane + y * r.w;
-  for (int64_t q = 0; q < n; ++q) {
-    const int64_t xe = 2 * q - 1, xo = 2 * q;
-    even[q] = xe >= 0 && xe < r.w ? row[xe] : 0.0f;
-    odd[q] = xo < r.w ? row[xo] : 0.0f;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+
+// d0..d3[tx] = row[2tx - 1 + j] (zero outside [0, w)) for tx < tw, 16 tiles a step: the even and
+// odd columns of 32 loaded, and the neighbours one column either side by a lane shift.
+void gather_row_columns(const float* row, int64_t w, int64_t tw, float* d0, float* d1, float* d2, float* d3) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int64_t tx = 0; tx < tw; tx += 16) {
+    const int64_t col = 2 * tx;  // tile tx's column 1
+    const __m512 a = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col)), row + col);
+    const __m512 b = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col - 16)), row + col + 16);
+    const __m512 e = _mm512_permutex2var_ps(a, even, b), o = _mm512_permutex2var_ps(a, odd, b);
+    const float before = col > 0 ? row[col - 1] : 0.0f, after = col + 32 < w ? row[col + 32] : 0.0f;
+    const __m512 left = _mm512_castsi512_ps(
+        _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(o), _mm512_castps_si512(_mm512_set1_ps(before)), 15));
+    const __m512 right = _mm512_castsi512_ps(
+        _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(_mm512_set1_ps(after)), _mm512_castps_si512(e), 1));
+    const __mmask16 keep = first_lanes(tw - tx);
+    _mm512_mask_storeu_ps(d0 + tx, keep, left);
+    _mm512_mask_storeu_ps(d1 + tx, keep, e);
+    _mm512_mask_storeu_ps(d2 + tx, keep, o);
+    _mm512_mask_storeu_ps(d3 + tx, keep, right);
   }
 }
 
-// v[xi][c][k] = (B^T d B)[xi] for the 4x4 input tile d of each tile k (zeros past the image),
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `rows` holds 8 * (tiles_w + 1) floats of scratch.
-void transform_inputs(const Run& r, const float* x, const std::vector<TileRowSegment>& segments, float* v,
-                      float* rows) {
-  const int64_t ld = r.group_tiles, plane = r.h * r.w, stride = r.tiles_w + 1;
-  const int64_t step = r.in * ld;  // from xi to xi + 1
-  for (int64_t c = 0; c < r.in; ++c)
-    for (const TileRowSegment& seg : segments) {
-      const float* p = x + (seg.sample * r.in + c) * plane;
-      const float *e[4], *o[4];
-      for (int i = 0; i < 4; ++i) {
-        float* even = rows + 2 * i * stride;
-        split_row(r, p, 2 * seg.ty - 1 + i, even, even + stride);
-        e[i] = even + seg.tx;
-        o[i] = even + stride + seg.tx;
-      }
-      float* out = v + c * ld + seg.k;
+// out[2tx] = left[tx], out[2tx + 1] = right[tx] for the n = w columns of one output row.
+void interleave_columns(const float* left, const float* right, int64_t n, float* out) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  for (int64_t col = 0; col < n; col += 32) {
+    const __mmask16 tiles = first_lanes((n - col + 1) / 2);
+    const __m512 l = _mm512_maskz_loadu_ps(tiles, left + col / 2), r = _mm512_maskz_loadu_ps(tiles, right + col / 2);
+    _mm512_mask_storeu_ps(out + col, first_lanes(n - col), _mm512_permutex2var_ps(l, lo, r));
+    if (n - col > 16) _mm512_mask_storeu_ps(out + col + 16, first_lanes(n - col - 16), _mm512_permutex2var_ps(l, hi, r));
+  }
+}
+#else
+void gather_row_columns(const float* row, int64_t w, int64_t tw, float* d0, float* d1, float* d2, float* d3) {
+  // Input column 2tx - 1 + j; only j = 0 at tx = 0 and j >= 2 at the last tile can fall outside.
+  d0[0] = 0.0f;
+  for (int64_t tx = 1; tx < tw; ++tx) d0[tx] = row[2 * tx - 1];
+  for (int64_t tx = 0; tx < tw; ++tx) d1[tx] = row[2 * tx];
+  for (int64_t tx = 0; tx < tw - 1; ++tx) d2[tx] = row[2 * tx + 1];
+  d2[tw - 1] = 2 * tw - 1 < w ? row[2 * tw - 1] : 0.0f;
+  for (int64_t tx = 0; tx < tw - 1; ++tx) d3[tx] = row[2 * tx + 2];
+  d3[tw - 1] = 0.0f;
+}
+
+void interleave_columns(const float* left, const float* right, int64_t n, float* out) {
+  for (int64_t tx = 0; tx < n / 2; ++tx) {
+    out[2 * tx] = left[tx];
+    out[2 * tx + 1] = right[tx];
+  }
+  if (n % 2) out[n - 1] = left[n / 2];  // odd width: the last tile's left column only
+}
+#endif
+
+// d[(4i + j) * ld + tx] = x(2ty - 1 + i, 2tx - 1 + j) for the tx of one tile row (zero outside the
+// image), i.e. the 4x4 input tiles of the row, one plane of 16 per tile entry.
+void gather_tile_row(const Run& r, const float* plane, int64_t ty, float* d) {
+  const int64_t tw = r.tiles_w;
+  for (int i = 0; i < 4; ++i) {
+    float* di = d + 4 * i * r.ld;
+    const int64_t y = 2 * ty - 1 + i;
+    if (y < 0 || y >= r.h) {
+      for (int j = 0; j < 4; ++j) std::fill_n(di + j * r.ld, tw, 0.0f);
+      continue;
+    }
+    gather_row_columns(plane + y * r.w, r.w, tw, di, di + r.ld, di + 2 * r.ld, di + 3 * r.ld);
+  }
+}
+
+// v[xi][c][k] = (B^T d B)[xi] for the 4x4 input tile d of each tile k of the group,
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `d` is [16, ld] of scratch whose entries past the
+// group's tiles are zero.
+void transform_inputs(const Run& r, const float* x, const Group& grp, float* v, float* d) {
+  const int64_t ld = r.ld, plane = r.h * r.w, step = r.in * ld;  // from xi to xi + 1
+  for (int64_t c = 0; c < r.in; ++c) {
+    for (int64_t row = grp.row; row < grp.row + grp.rows; ++row) {
+      const int64_t sample = row / r.tiles_h, ty = row % r.tiles_h;
+      gather_tile_row(r, x + (sample * r.in + c) * plane, ty, d + (row - grp.row) * r.tiles_w);
+    }
+    float* out = v + c * ld;
 #pragma omp simd
-      for (int64_t t = 0; t < seg.count; ++t) {
-        float d[4][4];
-        for (int i = 0; i < 4; ++i) d[i][0] = e[i][t], d[i][1] = o[i][t], d[i][2] = e[i][t + 1], d[i][3] = o[i][t + 1];
-        for (int i = 0; i < 4; ++i) {
-          // Row i of B^T d, then times B.
-          float a, b, cc, dd;
-          switch (i) {
-            case 0: a = d[0][0] - d[2][0], b = d[0][1] - d[2][1], cc = d[0][2] - d[2][2], dd = d[0][3] - d[2][3]; break;
-            case 1: a = d[1][0] + d[2][0], b = d[1][1] + d[2][1], cc = d[1][2] + d[2][2], dd = d[1][3] + d[2][3]; break;
-            case 2: a = d[2][0] - d[1][0], b = d[2][1] - d[1][1], cc = d[2][2] - d[1][2], dd = d[2][3] - d[1][3]; break;
-            default: a = d[1][0] - d[3][0], b = d[1][1] - d[3][1], cc = d[1][2] - d[3][2], dd = d[1][3] - d[3][3]; break;
-          }
-          out[(4 * i + 0) * step + t] = a - cc;
-          out[(4 * i + 1) * step + t] = b + cc;
-          out[(4 * i + 2) * step + t] = cc - b;
-          out[(4 * i + 3) * step + t] = b - dd;
-        }
+    for (int64_t k = 0; k < grp.vectors_end; ++k) {
+      float t[4][4];  // B^T d, then times B
+      for (int j = 0; j < 4; ++j) {
+        const float d0 = d[j * ld + k], d1 = d[(4 + j) * ld + k], d2 = d[(8 + j) * ld + k],
+                    d3 = d[(12 + j) * ld + k];
+        t[0][j] = d0 - d2;
+        t[1][j] = d1 + d2;
+        t[2][j] = d2 - d1;
+        t[3][j] = d1 - d3;
+      }
+      for (int i = 0; i < 4; ++i) {
+        out[(4 * i + 0) * step + k] = t[i][0] - t[i][2];
+        out[(4 * i + 1) * step + k] = t[i][1] + t[i][2];
+        out[(4 * i + 2) * step + k] = t[i][2] - t[i][1];
+        out[(4 * i + 3) * step + k] = t[i][1] - t[i][3];
       }
     }
+  }
 }
 
-// y's 2x2 block of each tile k = A^T M A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1]; parts past the image
-// edge are dropped.
-void transform_outputs(const Run& r, const float* m, const float* bias,
-                       const std::vector<TileRowSegment>& segments, float* y) {
-  const int64_t ld = r.group_tiles, plane = r.h * r.w;
-  const int64_t step = r.out * ld;  // from xi to xi + 1
+// y's 2x2 block of each tile k = A^T M A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1], computed over the flat
+// tiles into `blocks` [4, ld] (rows: top left, top right, bottom left, bottom right), then written
+// row by row; parts past the image edge are dropped.
+void transform_outputs(const Run& r, const float* m, const float* bias, const Group& grp, float* y,
+                       float* blocks) {
+  const int64_t ld = r.ld, plane = r.h * r.w, step = r.out_rows * ld;  // from xi to xi + 1
+  const int64_t tw = r.tiles_w;
   for (int64_t o = 0; o < r.out; ++o) {
     const float b = bias ? bias[o] : 0.0f;
-    for (const TileRowSegment& seg : segments) {
-      float* py = y + (seg.sample * r.out + o) * plane;
-      const int64_t oy = 2 * seg.ty;  // the blocks' top output row
-      for (int64_t t = 0; t < seg.count; ++t) {
-        const float* mk = m + o * ld + seg.k + t;
-        float a[2][4];
-        for (int j = 0; j < 4; ++j) {
-          const float m0 = mk[j * step], m1 = mk[(4 + j) * step], m2 = mk[(8 + j) * step], m3 = mk[(12 + j) * step];
-          a[0][j] = m0 + m1 + m2;
-          a[1][j] = m1 - m2 - m3;
-        }
-        const int64_t ox = 2 * (seg.tx + t);
-        for (int i = 0; i < 2 && oy + i < r.h; ++i) {
-          py[(oy + i) * r.w + ox] = a[i][0] + a[i][1] + a[i][2] + b;
-          if (ox + 1 < r.w) py[(oy + i) * r.w + ox + 1] = a[i][1] - a[i][2] - a[i][3] + b;
-        }
+    const float* mo = m + o * ld;
+#pragma omp simd
+    for (int64_t k = 0; k < grp.vectors_end; ++k) {
+      float a[2][4];
+      for (int j = 0; j < 4; ++j) {
+        const float m0 = mo[j * step + k], m1 = mo[(4 + j) * step + k], m2 = mo[(8 + j) * step + k],
+                    m3 = mo[(12 + j) * step + k];
+        a[0][j] = m0 + m1 + m2;
+        a[1][j] = m1 - m2 - m3;
+      }
+      for (int i = 0; i < 2; ++i) {
+        blocks[(2 * i) * ld + k] = a[i][0] + a[i][1] + a[i][2] + b;
+        blocks[(2 * i + 1) * ld + k] = a[i][1] - a[i][2] - a[i][3] + b;
+      }
+    }
+    for (int64_t row = grp.row; row < grp.row + grp.rows; ++row) {
+      const int64_t sample = row / r.tiles_h, oy = 2 * (row % r.tiles_h), k0 = (row - grp.row) * tw;
+      float* py = y + (sample * r.out + o) * plane;
+      for (int i = 0; i < 2 && oy + i < r.h; ++i) {
+        const float* left = blocks + 2 * i * ld + k0;
+        interleave_columns(left, left + ld, r.w, py + (oy + i) * r.w);
       }
     }
   }
@@ -173,31 +262,26 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
   transform_weights(r, weight, u);
   auto chunk_body = [&](int64_t chunk) {
     float* v = workspace + r.weight_floats() + chunk * r.chunk_floats();
-    float* m = v + 16 * r.in * r.group_tiles;
-    const int64_t first = chunk * r.batch / r.chunks * r.tiles_per_sample;
-    const int64_t end = (chunk + 1) * r.batch / r.chunks * r.tiles_per_sample;
-    std::vector<TileRowSegment> segments;
-    std::vector<float> rows(static_cast<size_t>(8 * (r.tiles_w + 1)));
-    for (int64_t begin = first; begin < end; begin += r.group_tiles) {
-      const int64_t count = std::min(r.group_tiles, end - begin);
-      segments.clear();
-      for (int64_t t = begin; t < begin + count; ++t) {
-        const int64_t sample = t / r.tiles_per_sample, ty = t % r.tiles_per_sample / r.tiles_w,
-                      tx = t % r.tiles_w;
-        if (segments.empty() || segments.back().sample != sample || segments.back().ty != ty)
-          segments.push_back({t - begin, sample, ty, tx, 0});
-        ++segments.back().count;
-      }
-      transform_inputs(r, x, segments, v, rows.data());
-      for (int xi = 0; xi < 16; ++xi)  // m[xi] [out, count] = u[xi] [out, in] * v[xi] [in, count]
-        sgemm_rowmajor_parallel(false, false, r.out, count, r.in, 1.0f, u + xi * r.out * r.in, r.in,
-                                v + xi * r.in * r.group_tiles, r.group_tiles, 0.0f,
-                                m + xi * r.out * r.group_tiles, r.group_tiles);
-      transform_outputs(r, m, bias, segments, y);
+    float* m = v + 16 * r.in * r.ld;
+    float* d = m + 16 * r.out_rows * r.ld;
+    float* blocks = d + 16 * r.ld;
+    std::fill_n(d, 16 * r.ld, 0.0f);  // the entries past a group's tiles stay zero
+    const int64_t first = chunk * r.batch / r.chunks * r.tiles_h;
+    const int64_t end = (chunk + 1) * r.batch / r.chunks * r.tiles_h;
+    for (int64_t row = first; row < end; row += r.group_rows) {
+      Group grp{row, std::min(r.group_rows, end - row), 0, 0};
+      grp.tiles = grp.rows * r.tiles_w;
+      grp.vectors_end = round_up(grp.tiles, kLanes);
+      if (grp.tiles < r.group_rows * r.tiles_w)  // a shorter last group: clear what the longer ones left
+        for (int e = 0; e < 16; ++e) std::fill(d + e * r.ld + grp.tiles, d + e * r.ld + r.ld, 0.0f);
+      transform_inputs(r, x, grp, v, d);
+      for (int xi = 0; xi < 16; ++xi)  // m[xi] [out, tiles] = u[xi] [out, in] * v[xi] [in, tiles]
+        direct_detail::gemm_tiles(v + xi * r.in * r.ld, r.ld, r.in, u + xi * r.out_rows * r.in, r.out_rows,
+                                  grp.vectors_end, m + xi * r.out_rows * r.ld, r.ld);
+      transform_outputs(r, m, bias, grp, y, blocks);
     }
   };
-  if (r.chunks == 1) return chunk_body(0);  // its GEMMs split over the threads instead
-  BlasSingleThreadScope single_threaded_blas;
+  if (r.chunks == 1) return chunk_body(0);
 #pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(r.chunks))
   for (int64_t chunk = 0; chunk < r.chunks; ++chunk) chunk_body(chunk);
 }
@@ -211,9 +295,11 @@ bool winograd_applies(const Conv2dGeometry& g) {
 }
 
 size_t winograd_workspace_floats(const Conv2dGeometry& g) {
-  // The backward run swaps in and out: the same sizes.
-  const Run r = make_run(g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w);
-  return static_cast<size_t>(r.weight_floats() + r.chunks * r.chunk_floats());
+  // The backward run swaps in and out, whose rounding to register tiles differs.
+  const Run forward = make_run(g.batch, g.in_channels, g.out_channels, g.in_h, g.in_w),
+            backward = make_run(g.batch, g.out_channels, g.in_channels, g.in_h, g.in_w);
+  return static_cast<size_t>(std::max(forward.weight_floats() + forward.chunks * forward.chunk_floats(),
+                                      backward.weight_floats() + backward.chunks * backward.chunk_floats()));
 }
 
 void winograd_forward_cpu(const Conv2dGeometry& g, const float* x, const float* w, const float* bias,

@@ -77,12 +77,17 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"odd_7x5_more_outputs", same_3x3(3, 128, 7, 5, 136), 3},
                       Case{"batch1_single_chunk", same_3x3(1, 130, 6, 9, 128), 3},
                       Case{"tile_groups_across_samples", same_3x3(5, 128, 18, 14, 128), 1},
-                      Case{"fewer_tiles_than_a_minimum_group", same_3x3(1, 128, 3, 2, 128), 1}),
+                      Case{"fewer_tiles_than_a_minimum_group", same_3x3(1, 128, 3, 2, 128), 1},
+                      // Rows of more than one vector of tiles (17), an odd width, outputs off the
+                      // register tile (36 -> 40 rows), and groups of whole rows across samples.
+                      Case{"few_channels_wide_rows", same_3x3(3, 32, 34, 33, 36), 2},
+                      Case{"few_channels_small_maps", same_3x3(7, 40, 4, 6, 32), 1}),
     [](const auto& info) { return info.param.name; });
 
-TEST(WinogradApplies, OnlyTo3x3StrideOnePadOneConvsWithManyChannelsWhenAllowed) {
+TEST(WinogradApplies, OnlyTo3x3StrideOnePadOneConvsWithEnoughChannelsWhenAllowed) {
   EXPECT_TRUE(winograd_applies(same_3x3(2, 128, 8, 8, 256)));
-  EXPECT_FALSE(winograd_applies(same_3x3(2, 64, 8, 8, 128)));  // too few channels for its GEMMs
+  EXPECT_TRUE(winograd_applies(same_3x3(2, 32, 16, 16, 32)));
+  EXPECT_FALSE(winograd_applies(same_3x3(2, 16, 8, 8, 128)));  // too few channels for the transforms to pay
   Conv2dGeometry g = same_3x3(2, 128, 8, 8, 128);
   g.stride_h = g.stride_w = 2;
   EXPECT_FALSE(winograd_applies(g));
