@@ -14,10 +14,18 @@ bool fit_winograd_to_memory(Graph& graph, const std::function<size_t()>& step_pe
   for (Conv2d* conv : winograd) conv->set_winograd(false);
   const size_t without = step_peak();
   for (Conv2d* conv : winograd) conv->set_winograd(true);
+  if (step_peak() <= without) return false;
+  for (Conv2d* conv : winograd) conv->set_winograd(false);
+  // One conv at a time, first to last: each keeps Winograd unless the step with it (and the ones kept
+  // before it) would hold more than the step without any. The workspace of a conv far from the peak
+  // costs nothing, so turning convs off from the last until the peak fits would give up convs for free.
   bool changed = false;
-  for (auto it = winograd.rbegin(); it != winograd.rend() && step_peak() > without; ++it) {
-    (*it)->set_winograd(false);
-    changed = true;
+  for (Conv2d* conv : winograd) {
+    conv->set_winograd(true);
+    if (step_peak() > without) {
+      conv->set_winograd(false);
+      changed = true;
+    }
   }
   return changed;
 }

@@ -1,7 +1,7 @@
 // Winograd convolutions (ops/cpu/conv_winograd.h) are faster than the other conv kernels and need more
 // workspace. A step keeps them only where that workspace does not raise the most bytes it holds at
-// once: they are turned off conv by conv, from the last (whose backward runs when the most is held)
-// towards the first, until the step needs no more than it would without any.
+// once: conv by conv from the first, each keeps them if the step, with it and the convs kept before
+// it, needs no more than it would without any.
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -29,7 +29,7 @@ std::unique_ptr<Graph> wide_cnn() {
 
 Conv2d& conv(Graph& g, const char* name) { return dynamic_cast<Conv2d&>(g.layer(g.find(name))); }
 
-TEST(FitWinogradToMemory, TurnsConvsOffFromTheLastUntilThePeakIsWhatItIsWithoutAny) {
+TEST(FitWinogradToMemory, TurnsOffTheConvsWhoseWorkspaceRaisesThePeak) {
   auto g = wide_cnn();
   g->setup(Shape{2, 128, 6, 6});
   // A stand-in peak: only conv3's Winograd workspace adds to it.
@@ -39,6 +39,17 @@ TEST(FitWinogradToMemory, TurnsConvsOffFromTheLastUntilThePeakIsWhatItIsWithoutA
   EXPECT_TRUE(conv(*g, "conv2").uses_winograd());
   EXPECT_FALSE(conv(*g, "conv3").uses_winograd());
   EXPECT_FALSE(fit_winograd_to_memory(*g, peak));  // already fits
+}
+
+TEST(FitWinogradToMemory, KeepsALaterConvWhoseWorkspaceIsNotAtThePeak) {
+  auto g = wide_cnn();
+  g->setup(Shape{2, 128, 6, 6});
+  // conv2's workspace raises the peak; conv3's (and conv1's) fall where the step holds less.
+  auto peak = [&] { return size_t{1000} + (conv(*g, "conv2").uses_winograd() ? 500 : 0); };
+  EXPECT_TRUE(fit_winograd_to_memory(*g, peak));
+  EXPECT_TRUE(conv(*g, "conv1").uses_winograd());
+  EXPECT_FALSE(conv(*g, "conv2").uses_winograd());
+  EXPECT_TRUE(conv(*g, "conv3").uses_winograd());
 }
 
 TEST(FitWinogradToMemory, LeavesEveryConvOnWhenThePeakDoesNotDependOnThem) {
