@@ -97,7 +97,8 @@ size_t conv2d_forward_workspace_floats(const Conv2dGeometry& g) {
 
 size_t conv2d_backward_workspace_floats(const Conv2dGeometry& g) {
   if (winograd_applies(g))
-    return std::max(winograd_workspace_floats(g), conv2d_backward_workspace_floats(without_winograd(g)));
+    return std::max({winograd_workspace_floats(g), winograd_weight_grad_workspace_floats(g),
+                     conv2d_backward_workspace_floats(without_winograd(g))});
   const ConvDims d = dims_of(g);
   const int64_t chunks = batch_chunks(g);  // the direct kernels'
   size_t backward_data = d.chunks * column_floats(g, d);
@@ -250,6 +251,11 @@ void conv2d_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const fl
 
 void conv2d_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
                                 float* db, float* workspace, bool accumulate) {
+  if (winograd_weight_grad_applies(g)) {
+    winograd_backward_weight_cpu(g, x, dy, dw, workspace, accumulate);
+    if (db) bias_gradient_cpu(g.batch, g.out_channels, g.out_h() * g.out_w(), dy, db, accumulate);
+    return;
+  }
   const ConvDims d = dims_of(g);
   const bool direct = use_direct_weight_grad(g);
   const int64_t chunks = direct ? batch_chunks(g) : d.chunks;

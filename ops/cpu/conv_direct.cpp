@@ -227,43 +227,6 @@ constexpr auto kForwardTiles = forward_tile_table(std::make_integer_sequence<int
 int64_t channel_blocks(const DirectConvPlan& p) { return (p.in_channels + kLanes - 1) / kLanes; }
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-// The shuffles below through their zero-masked forms with every lane kept (the same instructions):
-// GCC 12's plain forms pass an undefined register that -Wmaybe-uninitialized reports.
-constexpr __mmask16 kAll = 0xFFFF;
-inline __m512 unpacklo(__m512 a, __m512 b) { return _mm512_maskz_unpacklo_ps(kAll, a, b); }
-inline __m512 unpackhi(__m512 a, __m512 b) { return _mm512_maskz_unpackhi_ps(kAll, a, b); }
-#define FRUGAL_SHUFFLE_PS(a, b, imm) _mm512_maskz_shuffle_ps(kAll, a, b, imm)
-#define FRUGAL_SHUFFLE_LANES(a, b, imm) _mm512_maskz_shuffle_f32x4(kAll, a, b, imm)
-
-// r[i][j] -> r[j][i] for a 16x16 block in registers: pairs of rows interleaved, then 4x4 blocks within
-// each 128-bit lane, then the lanes across rows.
-inline void transpose_16x16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = unpacklo(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = unpackhi(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // r[4i + m], lane L: column 4L + m of rows 4i..4i+3
-    r[4 * i] = FRUGAL_SHUFFLE_PS(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 1] = FRUGAL_SHUFFLE_PS(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[4 * i + 2] = FRUGAL_SHUFFLE_PS(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[4 * i + 3] = FRUGAL_SHUFFLE_PS(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int m = 0; m < 4; ++m) {  // a 4x4 transpose of 128-bit lanes over r[m], r[4+m], r[8+m], r[12+m]
-    t[m] = FRUGAL_SHUFFLE_LANES(r[m], r[4 + m], 0x88);
-    t[4 + m] = FRUGAL_SHUFFLE_LANES(r[m], r[4 + m], 0xdd);
-    t[8 + m] = FRUGAL_SHUFFLE_LANES(r[8 + m], r[12 + m], 0x88);
-    t[12 + m] = FRUGAL_SHUFFLE_LANES(r[8 + m], r[12 + m], 0xdd);
-  }
-  for (int m = 0; m < 4; ++m) {
-    r[m] = FRUGAL_SHUFFLE_LANES(t[m], t[8 + m], 0x88);
-    r[8 + m] = FRUGAL_SHUFFLE_LANES(t[m], t[8 + m], 0xdd);
-    r[4 + m] = FRUGAL_SHUFFLE_LANES(t[4 + m], t[12 + m], 0x88);
-    r[12 + m] = FRUGAL_SHUFFLE_LANES(t[4 + m], t[12 + m], 0xdd);
-  }
-}
-#undef FRUGAL_SHUFFLE_PS
-#undef FRUGAL_SHUFFLE_LANES
 
 // src[j * stride] for j < count (count <= 16, stride 1 or 2), zeros in the lanes past count; reads
 // nothing past the last of them.

@@ -34,4 +34,14 @@ void winograd_forward_cpu(const Conv2dGeometry& g, const float* x, const float* 
 void winograd_backward_data_cpu(const Conv2dGeometry& g, const float* dy, const float* w, float* dx,
                                 float* workspace);
 
+// The weight gradient the same way (conv_winograd_weight.cpp): where winograd_applies(g), on AVX-512
+// builds (elsewhere the direct kernels compute it).
+bool winograd_weight_grad_applies(const Conv2dGeometry& g);
+size_t winograd_weight_grad_workspace_floats(const Conv2dGeometry& g);
+
+// dw (+)= the gradient of the 3x3 kernels [O, C, 3, 3] for input x and output gradient dy (overwritten
+// unless `accumulate`); the bias gradient is not computed here. Bit-identical for any thread count.
+void winograd_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const float* dy, float* dw,
+                                  float* workspace, bool accumulate);
+
 }  // namespace frugal

@@ -1,5 +1,5 @@
-// Winograd F(2x2, 3x3) convolution against the float64 reference: forward (with bias) and
-// backward-data, odd image sizes, channel counts off the tile sizes, one and three threads.
+// Winograd F(2x2, 3x3) convolution against the float64 reference: forward (with bias),
+// backward-data and the weight gradient, odd image sizes, channel counts off the tile sizes, one and three threads.
 #include "ops/cpu/conv_winograd.h"
 
 #include <gtest/gtest.h>
@@ -61,6 +61,32 @@ TEST_P(WinogradConv, BackwardDataMatchesFloat64Reference) {
   EXPECT_LT(max_relative_error(dx, ref), 1e-5);
 }
 
+TEST_P(WinogradConv, WeightGradientMatchesFloat64ReferenceAndAccumulates) {
+  if (!winograd_weight_grad_applies(g())) GTEST_SKIP() << "the direct kernels compute this weight gradient (under 64 channels, or no AVX-512)";
+  const auto x = random_floats(test::conv_input_size(g()), 4, 0), dy = random_floats(test::conv_output_size(g()), 4, 3);
+  std::vector<float> ws(winograd_weight_grad_workspace_floats(g()), std::nanf("")),
+      dw(test::conv_weight_size(g()), std::nanf(""));
+  winograd_backward_weight_cpu(g(), x.data(), dy.data(), dw.data(), ws.data(), false);
+  auto ref = test::reference_conv_backward_weight(g(), to_double(x), to_double(dy));
+  EXPECT_LT(max_relative_error(dw, ref), 1e-5);
+  winograd_backward_weight_cpu(g(), x.data(), dy.data(), dw.data(), ws.data(), true);  // adds a second
+  for (double& r : ref) r *= 2;
+  EXPECT_LT(max_relative_error(dw, ref), 1e-5);
+}
+
+TEST_P(WinogradConv, WeightGradientIsTheSameBitsForAnyThreadCount) {
+  if (!winograd_weight_grad_applies(g())) GTEST_SKIP() << "the direct kernels compute this weight gradient (under 64 channels, or no AVX-512)";
+  const auto x = random_floats(test::conv_input_size(g()), 5, 0), dy = random_floats(test::conv_output_size(g()), 5, 3);
+  auto run = [&](int threads) {
+    omp_set_num_threads(threads);
+    std::vector<float> ws(winograd_weight_grad_workspace_floats(g())), dw(test::conv_weight_size(g()));
+    winograd_backward_weight_cpu(g(), x.data(), dy.data(), dw.data(), ws.data(), false);
+    return dw;
+  };
+  const auto one = run(1);
+  EXPECT_TRUE(test::bit_identical(one, run(3)));
+}
+
 TEST_P(WinogradConv, RepeatedRunsAreBitIdentical) {
   const auto x = random_floats(test::conv_input_size(g()), 3, 0), w = random_floats(test::conv_weight_size(g()), 3, 1);
   auto run = [&] {
@@ -81,7 +107,10 @@ INSTANTIATE_TEST_SUITE_P(
                       // Rows of more than one vector of tiles (17), an odd width, outputs off the
                       // register tile (36 -> 40 rows), and groups of whole rows across samples.
                       Case{"few_channels_wide_rows", same_3x3(3, 32, 34, 33, 36), 2},
-                      Case{"few_channels_small_maps", same_3x3(7, 40, 4, 6, 32), 1}),
+                      Case{"few_channels_small_maps", same_3x3(7, 40, 4, 6, 32), 1},
+                      // The weight gradient's smallest channels (64 -> 72: channel vectors 2 + 2, outputs
+                      // off the register tile) over rows of 17 tiles and an odd width.
+                      Case{"weight_grad_wide_rows", same_3x3(2, 64, 34, 33, 72), 2}),
     [](const auto& info) { return info.param.name; });
 
 TEST(WinogradApplies, OnlyTo3x3StrideOnePadOneConvsWithEnoughChannelsWhenAllowed) {
