@@ -36,13 +36,14 @@ struct Run {
   int64_t tiles_h, tiles_w;   // tiles of a sample
   int64_t chunks, group_rows;  // tile rows per group
   int64_t ld;                 // a group's tiles rounded up to whole vectors: the row length below
+  int64_t v_step, m_step, d_step;  // from one xi (or tile entry) to the next: spread_stride
   int64_t weight_floats() const { return 16 * out_rows * in; }
   // v [16, in, ld] and m [16, out_rows, ld], one tile's 16 inputs [16, ld], its 4 outputs [4, ld].
-  int64_t chunk_floats() const { return (16 * (in + out_rows) + 16 + 4) * ld; }
+  int64_t chunk_floats() const { return 16 * (v_step + m_step + d_step) + 4 * ld; }
 };
 
 Run make_run(int64_t batch, int64_t in, int64_t out, int64_t h, int64_t w) {
-  Run r{batch, in, out, h, w, round_up(out, kOutTile), (h + 1) / 2, (w + 1) / 2, 1, 1, 0};
+  Run r{batch, in, out, h, w, round_up(out, kOutTile), (h + 1) / 2, (w + 1) / 2, 1, 1, 0, 0, 0, 0};
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   r.chunks = std::max<int64_t>(1, std::min(batch, threads));
   const int64_t chunk_rows = (batch + r.chunks - 1) / r.chunks * r.tiles_h;
@@ -51,6 +52,9 @@ Run make_run(int64_t batch, int64_t in, int64_t out, int64_t h, int64_t w) {
   const int64_t groups = (chunk_rows + most - 1) / most;  // near-equal groups: no sliver of tiles
   r.group_rows = (chunk_rows + groups - 1) / groups;
   r.ld = round_up(r.group_rows * r.tiles_w, kLanes);
+  r.v_step = winograd_detail::spread_stride(in * r.ld);
+  r.m_step = winograd_detail::spread_stride(r.out_rows * r.ld);
+  r.d_step = winograd_detail::spread_stride(r.ld);
   return r;
 }
 
@@ -123,13 +127,13 @@ struct Group {
 void gather_tile_row(const Run& r, const float* plane, int64_t ty, float* d) {
   const int64_t tw = r.tiles_w;
   for (int i = 0; i < 4; ++i) {
-    float* di = d + 4 * i * r.ld;
+    float* di = d + 4 * i * r.d_step;
     const int64_t y = 2 * ty - 1 + i;
     if (y < 0 || y >= r.h) {
-      for (int j = 0; j < 4; ++j) std::fill_n(di + j * r.ld, tw, 0.0f);
+      for (int j = 0; j < 4; ++j) std::fill_n(di + j * r.d_step, tw, 0.0f);
       continue;
     }
-    gather_row_columns(plane + y * r.w, r.w, tw, di, di + r.ld, di + 2 * r.ld, di + 3 * r.ld);
+    gather_row_columns(plane + y * r.w, r.w, tw, di, di + r.d_step, di + 2 * r.d_step, di + 3 * r.d_step);
   }
 }
 
@@ -137,7 +141,7 @@ void gather_tile_row(const Run& r, const float* plane, int64_t ty, float* d) {
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `d` is [16, ld] of scratch whose entries past the
 // group's tiles are zero.
 void transform_inputs(const Run& r, const float* x, const Group& grp, float* v, float* d) {
-  const int64_t ld = r.ld, plane = r.h * r.w, step = r.in * ld;  // from xi to xi + 1
+  const int64_t ld = r.ld, dld = r.d_step, plane = r.h * r.w, step = r.v_step;  // from xi to xi + 1
   for (int64_t c = 0; c < r.in; ++c) {
     for (int64_t row = grp.row; row < grp.row + grp.rows; ++row) {
       const int64_t sample = row / r.tiles_h, ty = row % r.tiles_h;
@@ -148,8 +152,8 @@ void transform_inputs(const Run& r, const float* x, const Group& grp, float* v, 
     for (int64_t k = 0; k < grp.vectors_end; ++k) {
       float t[4][4];  // B^T d, then times B
       for (int j = 0; j < 4; ++j) {
-        const float d0 = d[j * ld + k], d1 = d[(4 + j) * ld + k], d2 = d[(8 + j) * ld + k],
-                    d3 = d[(12 + j) * ld + k];
+        const float d0 = d[j * dld + k], d1 = d[(4 + j) * dld + k], d2 = d[(8 + j) * dld + k],
+                    d3 = d[(12 + j) * dld + k];
         t[0][j] = d0 - d2;
         t[1][j] = d1 + d2;
         t[2][j] = d2 - d1;
@@ -170,7 +174,7 @@ void transform_inputs(const Run& r, const float* x, const Group& grp, float* v, 
 // row by row; parts past the image edge are dropped.
 void transform_outputs(const Run& r, const float* m, const float* bias, const Group& grp, float* y,
                        float* blocks) {
-  const int64_t ld = r.ld, plane = r.h * r.w, step = r.out_rows * ld;  // from xi to xi + 1
+  const int64_t ld = r.ld, plane = r.h * r.w, step = r.m_step;  // from xi to xi + 1
   const int64_t tw = r.tiles_w;
   for (int64_t o = 0; o < r.out; ++o) {
     const float b = bias ? bias[o] : 0.0f;
@@ -207,10 +211,10 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
   transform_weights(r, weight, u);
   auto chunk_body = [&](int64_t chunk) {
     float* v = workspace + r.weight_floats() + chunk * r.chunk_floats();
-    float* m = v + 16 * r.in * r.ld;
-    float* d = m + 16 * r.out_rows * r.ld;
-    float* blocks = d + 16 * r.ld;
-    std::fill_n(d, 16 * r.ld, 0.0f);  // the entries past a group's tiles stay zero
+    float* m = v + 16 * r.v_step;
+    float* d = m + 16 * r.m_step;
+    float* blocks = d + 16 * r.d_step;
+    std::fill_n(d, 16 * r.d_step, 0.0f);  // the entries past a group's tiles stay zero
     const int64_t first = chunk * r.batch / r.chunks * r.tiles_h;
     const int64_t end = (chunk + 1) * r.batch / r.chunks * r.tiles_h;
     for (int64_t row = first; row < end; row += r.group_rows) {
@@ -218,11 +222,11 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
       grp.tiles = grp.rows * r.tiles_w;
       grp.vectors_end = round_up(grp.tiles, kLanes);
       if (grp.tiles < r.group_rows * r.tiles_w)  // a shorter last group: clear what the longer ones left
-        for (int e = 0; e < 16; ++e) std::fill(d + e * r.ld + grp.tiles, d + e * r.ld + r.ld, 0.0f);
+        for (int e = 0; e < 16; ++e) std::fill(d + e * r.d_step + grp.tiles, d + e * r.d_step + r.ld, 0.0f);
       transform_inputs(r, x, grp, v, d);
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [out, tiles] = u[xi] [out, in] * v[xi] [in, tiles]
-        direct_detail::gemm_tiles(v + xi * r.in * r.ld, r.ld, r.in, u + xi * r.out_rows * r.in, r.out_rows,
-                                  grp.vectors_end, m + xi * r.out_rows * r.ld, r.ld);
+        direct_detail::gemm_tiles(v + xi * r.v_step, r.ld, r.in, u + xi * r.out_rows * r.in, r.out_rows,
+                                  grp.vectors_end, m + xi * r.m_step, r.ld);
       transform_outputs(r, m, bias, grp, y, blocks);
     }
   };

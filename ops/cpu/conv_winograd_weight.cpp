@@ -43,10 +43,11 @@ struct WeightRun {
   int64_t in_pad, out_rows;  // channels rounded up to vectors, outputs to register tiles
   int64_t tiles_h, tiles_w, group_rows, ld;  // ld: the most tiles of a group
   int64_t row_pixels;                         // a channels-last input row: columns -1 .. 2 * tiles_w
+  int64_t m_step, v_step, yhat_step;         // from one xi to the next: spread_stride
   int threads;
-  int64_t m_floats() const { return 16 * out_rows * in_pad; }
-  int64_t v_floats() const { return 16 * ld * in_pad; }
-  int64_t yhat_floats() const { return 16 * out_rows * ld; }
+  int64_t m_floats() const { return 16 * m_step; }
+  int64_t v_floats() const { return 16 * v_step; }
+  int64_t yhat_floats() const { return 16 * yhat_step; }
   int64_t thread_floats() const { return 4 * row_pixels * kLanes + 6 * ld; }
   int64_t total_floats() const { return m_floats() + v_floats() + yhat_floats() + threads * thread_floats(); }
 };
@@ -64,6 +65,9 @@ WeightRun make_weight_run(const Conv2dGeometry& g) {
   r.group_rows = (rows + groups - 1) / groups;
   r.ld = r.group_rows * r.tiles_w;
   r.row_pixels = round_up(2 * r.tiles_w + 2, kLanes);
+  r.m_step = winograd_detail::spread_stride(r.out_rows * r.in_pad);
+  r.v_step = winograd_detail::spread_stride(r.ld * r.in_pad);
+  r.yhat_step = winograd_detail::spread_stride(r.out_rows * r.ld);
   r.threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   return r;
 }
@@ -95,7 +99,7 @@ void channels_last_rows(const WeightRun& r, const float* x, int64_t sample, int6
 
 // v[xi][k][c0 .. c0 + 16) = (B^T d B)[xi] of the input tiles k of one tile row, 16 channels a vector.
 void transform_input_row(const WeightRun& r, const float* rows, int64_t k0, int64_t c0, float* v) {
-  const int64_t step = r.ld * r.in_pad;  // from xi to xi + 1
+  const int64_t step = r.v_step;  // from xi to xi + 1
   for (int64_t tx = 0; tx < r.tiles_w; ++tx) {
     __m512 t[4][4];  // B^T d, then times B
     for (int j = 0; j < 4; ++j) {
@@ -119,7 +123,7 @@ void transform_input_row(const WeightRun& r, const float* rows, int64_t k0, int6
 // yhat[xi][o][k] = (A dY A^T)[xi] for the 2x2 dY block of each tile k of the group (zero past the
 // image), A = [1 0; 1 1; 1 -1; 0 -1]. `e` holds 6 * ld floats of scratch.
 void transform_dy(const WeightRun& r, const float* dy, int64_t o, int64_t row0, int64_t rows, float* yhat, float* e) {
-  const int64_t tiles = rows * r.tiles_w, step = r.out_rows * r.ld, plane = r.h * r.w;
+  const int64_t tiles = rows * r.tiles_w, step = r.yhat_step, plane = r.h * r.w;
   float* out = yhat + o * r.ld;
   if (o >= r.out) {
     for (int xi = 0; xi < 16; ++xi) std::fill_n(out + xi * step, tiles, 0.0f);
@@ -175,7 +179,7 @@ void product_tile(const float* yhat, int64_t yhat_ld, const float* v, int64_t v_
 
 // dw[o][c] (+)= G^T M[.][o][c] G, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 void transform_to_kernels(const WeightRun& r, const float* m, int64_t o, float* dw, bool accumulate) {
-  const int64_t step = r.out_rows * r.in_pad;
+  const int64_t step = r.m_step;
   const float* mo = m + o * r.in_pad;
   float* out = dw + o * r.in * 9;
 #pragma omp simd
@@ -252,9 +256,9 @@ void winograd_backward_weight_cpu(const Conv2dGeometry& g, const float* x, const
 #pragma omp for schedule(static)
       for (int64_t item = 0; item < 16 * (r.out_rows / kOutTile); ++item) {
         const int64_t xi = item / (r.out_rows / kOutTile), ob = item % (r.out_rows / kOutTile);
-        const float* yh = yhat + (xi * r.out_rows + ob * kOutTile) * r.ld;
-        const float* vx = v + xi * r.ld * r.in_pad;
-        float* mx = m + (xi * r.out_rows + ob * kOutTile) * r.in_pad;
+        const float* yh = yhat + xi * r.yhat_step + ob * kOutTile * r.ld;
+        const float* vx = v + xi * r.v_step;
+        float* mx = m + xi * r.m_step + ob * kOutTile * r.in_pad;
         // The channel vectors in tiles of near-equal width (4 = 2 + 2, not 3 + 1: a one-vector tile
         // loads a broadcast per multiply-add).
         const int64_t tiles_c = (blocks + kMaxChannelVectors - 1) / kMaxChannelVectors;
