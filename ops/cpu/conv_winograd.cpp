@@ -16,6 +16,10 @@ using direct_detail::round_up;
 using simd::kLanes;
 using winograd_detail::gather_row_columns;
 using winograd_detail::interleave_columns;
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+using winograd_detail::first_lanes;
+using winograd_detail::gather_columns16;
+#endif
 
 // Below this many channels on either side the transforms cost more than the products save.
 constexpr int64_t kWinogradMinChannels = 32;
@@ -137,6 +141,76 @@ void gather_tile_row(const Run& r, const float* plane, int64_t ty, float* d) {
   }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+// transform_inputs for rows of whole vectors of tiles (tiles_w a multiple of 16, maps 32 wide and up):
+// each vector of 16 tiles gathered and transformed in registers, with no trip through `d`.
+void transform_inputs_in_registers(const Run& r, const float* x, const Group& grp, float* v) {
+  const int64_t plane = r.h * r.w, step = r.v_step;  // from xi to xi + 1
+  for (int64_t c = 0; c < r.in; ++c)
+    for (int64_t row = grp.row; row < grp.row + grp.rows; ++row) {
+      const int64_t sample = row / r.tiles_h, ty = row % r.tiles_h, k0 = (row - grp.row) * r.tiles_w;
+      const float* p = x + (sample * r.in + c) * plane;
+      for (int64_t tx = 0; tx < r.tiles_w; tx += 16) {
+        __m512 d[4][4];
+        for (int i = 0; i < 4; ++i) {
+          const int64_t y = 2 * ty - 1 + i;
+          if (y < 0 || y >= r.h) {
+            for (int j = 0; j < 4; ++j) d[i][j] = _mm512_setzero_ps();
+          } else {
+            gather_columns16(p + y * r.w, r.w, tx, d[i]);
+          }
+        }
+        float* out = v + c * r.ld + k0 + tx;
+        for (int i = 0; i < 4; ++i) {  // row i of B^T d, then times B (as transform_inputs)
+          __m512 t[4];
+          for (int j = 0; j < 4; ++j)
+            t[j] = i == 0 ? _mm512_sub_ps(d[0][j], d[2][j])
+                   : i == 1 ? _mm512_add_ps(d[1][j], d[2][j])
+                   : i == 2 ? _mm512_sub_ps(d[2][j], d[1][j])
+                            : _mm512_sub_ps(d[1][j], d[3][j]);
+          _mm512_storeu_ps(out + (4 * i + 0) * step, _mm512_sub_ps(t[0], t[2]));
+          _mm512_storeu_ps(out + (4 * i + 1) * step, _mm512_add_ps(t[1], t[2]));
+          _mm512_storeu_ps(out + (4 * i + 2) * step, _mm512_sub_ps(t[2], t[1]));
+          _mm512_storeu_ps(out + (4 * i + 3) * step, _mm512_sub_ps(t[1], t[3]));
+        }
+      }
+    }
+}
+
+// transform_outputs for rows of whole vectors of tiles: each vector of 16 tiles' 2x2 blocks computed
+// and interleaved into its two output rows in registers.
+void transform_outputs_in_registers(const Run& r, const float* m, const float* bias, const Group& grp, float* y) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const int64_t plane = r.h * r.w, step = r.m_step;  // from xi to xi + 1
+  for (int64_t o = 0; o < r.out; ++o) {
+    const __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+    for (int64_t row = grp.row; row < grp.row + grp.rows; ++row) {
+      const int64_t sample = row / r.tiles_h, oy = 2 * (row % r.tiles_h), k0 = (row - grp.row) * r.tiles_w;
+      float* py = y + (sample * r.out + o) * plane;
+      for (int64_t tx = 0; tx < r.tiles_w; tx += 16) {
+        const float* mk = m + o * r.ld + k0 + tx;
+        __m512 a[2][4];
+        for (int j = 0; j < 4; ++j) {
+          const __m512 m0 = _mm512_loadu_ps(mk + j * step), m1 = _mm512_loadu_ps(mk + (4 + j) * step),
+                       m2 = _mm512_loadu_ps(mk + (8 + j) * step), m3 = _mm512_loadu_ps(mk + (12 + j) * step);
+          a[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+          a[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        const int64_t col = 2 * tx, n = std::min<int64_t>(32, r.w - col);
+        for (int i = 0; i < 2 && oy + i < r.h; ++i) {
+          const __m512 left = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[i][0], a[i][1]), a[i][2]), b);
+          const __m512 right = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(a[i][1], a[i][2]), a[i][3]), b);
+          float* out = py + (oy + i) * r.w + col;
+          _mm512_mask_storeu_ps(out, first_lanes(n), _mm512_permutex2var_ps(left, lo, right));
+          if (n > 16) _mm512_mask_storeu_ps(out + 16, first_lanes(n - 16), _mm512_permutex2var_ps(left, hi, right));
+        }
+      }
+    }
+  }
+}
+#endif
+
 // v[xi][c][k] = (B^T d B)[xi] for the 4x4 input tile d of each tile k of the group,
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. `d` is [16, ld] of scratch whose entries past the
 // group's tiles are zero.
@@ -223,11 +297,22 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
       grp.vectors_end = round_up(grp.tiles, kLanes);
       if (grp.tiles < r.group_rows * r.tiles_w)  // a shorter last group: clear what the longer ones left
         for (int e = 0; e < 16; ++e) std::fill(d + e * r.d_step + grp.tiles, d + e * r.d_step + r.ld, 0.0f);
-      transform_inputs(r, x, grp, v, d);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+      const bool whole_vectors = r.tiles_w % kLanes == 0;
+      if (whole_vectors)
+        transform_inputs_in_registers(r, x, grp, v);
+      else
+#endif
+        transform_inputs(r, x, grp, v, d);
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [out, tiles] = u[xi] [out, in] * v[xi] [in, tiles]
         direct_detail::gemm_tiles(v + xi * r.v_step, r.ld, r.in, u + xi * r.out_rows * r.in, r.out_rows,
                                   grp.vectors_end, m + xi * r.m_step, r.ld);
-      transform_outputs(r, m, bias, grp, y, blocks);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+      if (whole_vectors)
+        transform_outputs_in_registers(r, m, bias, grp, y);
+      else
+#endif
+        transform_outputs(r, m, bias, grp, y, blocks);
     }
   };
   if (r.chunks == 1) return chunk_body(0);

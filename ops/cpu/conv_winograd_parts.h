@@ -17,26 +17,33 @@ inline int64_t spread_stride(int64_t floats) { return floats % 256 == 0 ? floats
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
 
-// d0..d3[tx] = row[2tx - 1 + j] (zero outside [0, w)) for tx < tw, 16 tiles a step: the even and
-// odd columns of 32 loaded, and the neighbours one column either side by a lane shift.
-inline void gather_row_columns(const float* row, int64_t w, int64_t tw, float* d0, float* d1, float* d2, float* d3) {
+// d[j] = row[2(tx + l) - 1 + j] over lanes l (zero outside [0, w)) for the 16 tiles from tx: the even
+// and odd columns of 32 loaded, and the neighbours one column either side by a lane shift.
+inline void gather_columns16(const float* row, int64_t w, int64_t tx, __m512 d[4]) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const int64_t col = 2 * tx;  // tile tx's column 1
+  const __m512 a = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col)), row + col);
+  const __m512 b = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col - 16)), row + col + 16);
+  d[1] = _mm512_permutex2var_ps(a, even, b);
+  d[2] = _mm512_permutex2var_ps(a, odd, b);
+  const float before = col > 0 ? row[col - 1] : 0.0f, after = col + 32 < w ? row[col + 32] : 0.0f;
+  d[0] = _mm512_castsi512_ps(
+      _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(d[2]), _mm512_castps_si512(_mm512_set1_ps(before)), 15));
+  d[3] = _mm512_castsi512_ps(
+      _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(_mm512_set1_ps(after)), _mm512_castps_si512(d[1]), 1));
+}
+
+// d0..d3[tx] = row[2tx - 1 + j] (zero outside [0, w)) for tx < tw.
+inline void gather_row_columns(const float* row, int64_t w, int64_t tw, float* d0, float* d1, float* d2, float* d3) {
   for (int64_t tx = 0; tx < tw; tx += 16) {
-    const int64_t col = 2 * tx;  // tile tx's column 1
-    const __m512 a = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col)), row + col);
-    const __m512 b = _mm512_maskz_loadu_ps(first_lanes(std::max<int64_t>(0, w - col - 16)), row + col + 16);
-    const __m512 e = _mm512_permutex2var_ps(a, even, b), o = _mm512_permutex2var_ps(a, odd, b);
-    const float before = col > 0 ? row[col - 1] : 0.0f, after = col + 32 < w ? row[col + 32] : 0.0f;
-    const __m512 left = _mm512_castsi512_ps(
-        _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(o), _mm512_castps_si512(_mm512_set1_ps(before)), 15));
-    const __m512 right = _mm512_castsi512_ps(
-        _mm512_maskz_alignr_epi32(0xFFFF, _mm512_castps_si512(_mm512_set1_ps(after)), _mm512_castps_si512(e), 1));
+    __m512 d[4];
+    gather_columns16(row, w, tx, d);
     const __mmask16 keep = first_lanes(tw - tx);
-    _mm512_mask_storeu_ps(d0 + tx, keep, left);
-    _mm512_mask_storeu_ps(d1 + tx, keep, e);
-    _mm512_mask_storeu_ps(d2 + tx, keep, o);
-    _mm512_mask_storeu_ps(d3 + tx, keep, right);
+    _mm512_mask_storeu_ps(d0 + tx, keep, d[0]);
+    _mm512_mask_storeu_ps(d1 + tx, keep, d[1]);
+    _mm512_mask_storeu_ps(d2 + tx, keep, d[2]);
+    _mm512_mask_storeu_ps(d3 + tx, keep, d[3]);
   }
 }
 

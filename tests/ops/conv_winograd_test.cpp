@@ -108,6 +108,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // register tile (36 -> 40 rows), and groups of whole rows across samples.
                       Case{"few_channels_wide_rows", same_3x3(3, 32, 34, 33, 36), 2},
                       Case{"few_channels_small_maps", same_3x3(7, 40, 4, 6, 32), 1},
+                      // Rows of whole vectors of tiles (32 a row), transformed in registers; odd sizes.
+                      Case{"rows_of_whole_vectors", same_3x3(3, 32, 7, 63, 40), 2},
                       // The weight gradient's smallest channels (64 -> 72: channel vectors 2 + 2, outputs
                       // off the register tile) over rows of 17 tiles and an odd width.
                       Case{"weight_grad_wide_rows", same_3x3(2, 64, 34, 33, 72), 2}),
