@@ -8,7 +8,8 @@
 //
 //   cmake --build build --target frugal_conv_bench
 //   OMP_NUM_THREADS=1 build/frugal_conv_bench [reps]
-//   OMP_NUM_THREADS=1 build/frugal_conv_bench N C HW O K stride pad [reps]   (square images)
+//   OMP_NUM_THREADS=1 build/frugal_conv_bench N C HW O K stride pad [reps]   (square images;
+//   FRUGAL_BENCH_NO_WINOGRAD=1 for the other kernels)
 #include <omp.h>
 
 #include <algorithm>
@@ -113,7 +114,10 @@ int main(int argc, char** argv) {
   std::printf("OpenMP threads: %d\n", omp_get_max_threads());
   if (argc >= 8) {
     auto arg = [&](int i) { return std::atol(argv[i]); };
-    const Layer layer{"custom", square(arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7))};
+    Layer layer{"custom", square(arg(1), arg(2), arg(3), arg(4), arg(5), arg(6), arg(7))};
+    // FRUGAL_BENCH_NO_WINOGRAD=1: the kernels a step falls back to where Winograd's workspace would
+    // raise its peak (training/conv_algorithms.h).
+    if (const char* off = std::getenv("FRUGAL_BENCH_NO_WINOGRAD"); off && *off == '1') layer.g.winograd = false;
     try {
       frugal::validate_conv2d(layer.g, "frugal_conv_bench");
     } catch (const std::exception& e) {
