@@ -17,7 +17,6 @@ using simd::kLanes;
 using winograd_detail::gather_row_columns;
 using winograd_detail::interleave_columns;
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-using winograd_detail::first_lanes;
 using winograd_detail::gather_columns16;
 #endif
 
@@ -180,8 +179,6 @@ void transform_inputs_in_registers(const Run& r, const float* x, const Group& gr
 // transform_outputs for rows of whole vectors of tiles: each vector of 16 tiles' 2x2 blocks computed
 // and interleaved into its two output rows in registers.
 void transform_outputs_in_registers(const Run& r, const float* m, const float* bias, const Group& grp, float* y) {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const int64_t plane = r.h * r.w, step = r.m_step;  // from xi to xi + 1
   for (int64_t o = 0; o < r.out; ++o) {
     const __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);
@@ -201,9 +198,7 @@ void transform_outputs_in_registers(const Run& r, const float* m, const float* b
         for (int i = 0; i < 2 && oy + i < r.h; ++i) {
           const __m512 left = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a[i][0], a[i][1]), a[i][2]), b);
           const __m512 right = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(a[i][1], a[i][2]), a[i][3]), b);
-          float* out = py + (oy + i) * r.w + col;
-          _mm512_mask_storeu_ps(out, first_lanes(n), _mm512_permutex2var_ps(left, lo, right));
-          if (n > 16) _mm512_mask_storeu_ps(out + 16, first_lanes(n - 16), _mm512_permutex2var_ps(left, hi, right));
+          winograd_detail::store_interleaved(left, right, n, py + (oy + i) * r.w + col);
         }
       }
     }
@@ -288,17 +283,22 @@ void winograd_run(const Run& r, const float* x, const Weight& weight, const floa
     float* m = v + 16 * r.v_step;
     float* d = m + 16 * r.m_step;
     float* blocks = d + 16 * r.d_step;
-    std::fill_n(d, 16 * r.d_step, 0.0f);  // the entries past a group's tiles stay zero
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    const bool whole_vectors = r.tiles_w % kLanes == 0;  // rows transformed in registers, without d
+#else
+    const bool whole_vectors = false;
+#endif
+    if (!whole_vectors) std::fill_n(d, 16 * r.d_step, 0.0f);  // the entries past a group's tiles stay zero
     const int64_t first = chunk * r.batch / r.chunks * r.tiles_h;
     const int64_t end = (chunk + 1) * r.batch / r.chunks * r.tiles_h;
     for (int64_t row = first; row < end; row += r.group_rows) {
       Group grp{row, std::min(r.group_rows, end - row), 0, 0};
       grp.tiles = grp.rows * r.tiles_w;
       grp.vectors_end = round_up(grp.tiles, kLanes);
-      if (grp.tiles < r.group_rows * r.tiles_w)  // a shorter last group: clear what the longer ones left
+      // A shorter last group: clear what the longer ones left in d.
+      if (!whole_vectors && grp.tiles < r.group_rows * r.tiles_w)
         for (int e = 0; e < 16; ++e) std::fill(d + e * r.d_step + grp.tiles, d + e * r.d_step + r.ld, 0.0f);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-      const bool whole_vectors = r.tiles_w % kLanes == 0;
       if (whole_vectors)
         transform_inputs_in_registers(r, x, grp, v);
       else

@@ -47,15 +47,20 @@ inline void gather_row_columns(const float* row, int64_t w, int64_t tw, float* d
   }
 }
 
-// out[2tx] = left[tx], out[2tx + 1] = right[tx] for the n = w columns of one output row.
-inline void interleave_columns(const float* left, const float* right, int64_t n, float* out) {
+// out[2l] = left[l], out[2l + 1] = right[l] for the first n (<= 32) of those columns.
+inline void store_interleaved(__m512 left, __m512 right, int64_t n, float* out) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  _mm512_mask_storeu_ps(out, first_lanes(n), _mm512_permutex2var_ps(left, lo, right));
+  if (n > 16) _mm512_mask_storeu_ps(out + 16, first_lanes(n - 16), _mm512_permutex2var_ps(left, hi, right));
+}
+
+// out[2tx] = left[tx], out[2tx + 1] = right[tx] for the n = w columns of one output row.
+inline void interleave_columns(const float* left, const float* right, int64_t n, float* out) {
   for (int64_t col = 0; col < n; col += 32) {
     const __mmask16 tiles = first_lanes((n - col + 1) / 2);
-    const __m512 l = _mm512_maskz_loadu_ps(tiles, left + col / 2), r = _mm512_maskz_loadu_ps(tiles, right + col / 2);
-    _mm512_mask_storeu_ps(out + col, first_lanes(n - col), _mm512_permutex2var_ps(l, lo, r));
-    if (n - col > 16) _mm512_mask_storeu_ps(out + col + 16, first_lanes(n - col - 16), _mm512_permutex2var_ps(l, hi, r));
+    store_interleaved(_mm512_maskz_loadu_ps(tiles, left + col / 2), _mm512_maskz_loadu_ps(tiles, right + col / 2),
+                      std::min<int64_t>(32, n - col), out + col);
   }
 }
 #else
@@ -78,6 +83,5 @@ inline void interleave_columns(const float* left, const float* right, int64_t n,
   if (n % 2) out[n - 1] = left[n / 2];  // odd width: the last tile's left column only
 }
 #endif
-
 
 }  // namespace frugal::winograd_detail

@@ -13,6 +13,12 @@ std::string write_config(const TempDir& dir, const nlohmann::json& config, const
   return dir.str(file);
 }
 
+// The bytes of a file of run `run`'s checkpoint (under dir): runs that should agree bit for bit agree here.
+std::string checkpoint_bytes(const TempDir& dir, const std::string& run,
+                             const std::string& file = "model.safetensors") {
+  return read_text(dir.path() / run / "checkpoint" / file);
+}
+
 TEST(TrainCli, WritesTheRunDirectoryAndLearns) {
   TempDir dir("train");
   std::string cfg = write_config(dir, tiny_config("tiny"));
@@ -53,9 +59,9 @@ TEST(TrainCli, SameSeedIsBitIdenticalAndAnotherSeedDiffers) {
   ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("a")).exit_code, 0);
   ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("b")).exit_code, 0);
   ASSERT_EQ(run_frugal("train --config " + file + " --set seed=4 --output " + dir.str("c")).exit_code, 0);
-  std::string a = read_text(dir.path() / "a/checkpoint/model.safetensors");
-  EXPECT_TRUE(a == read_text(dir.path() / "b/checkpoint/model.safetensors"));
-  EXPECT_FALSE(a == read_text(dir.path() / "c/checkpoint/model.safetensors"));
+  std::string a = checkpoint_bytes(dir, "a");
+  EXPECT_TRUE(a == checkpoint_bytes(dir, "b"));
+  EXPECT_FALSE(a == checkpoint_bytes(dir, "c"));
 }
 
 // The run is stopped by a step budget at the end of epoch 1 (8 steps), so the schedule (cosine over
@@ -69,10 +75,8 @@ TEST(TrainCli, ResumeAfterAnEpochIsBitIdentical) {
   EXPECT_EQ(nlohmann::json::parse(read_text(dir.path() / "split/summary.json"))["epochs_completed"], 1);
   CliResult resumed = run_frugal("train --resume " + dir.str("split") + " --set train.max_steps=0");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_TRUE(read_text(dir.path() / "straight/checkpoint/model.safetensors") ==
-              read_text(dir.path() / "split/checkpoint/model.safetensors"));
-  EXPECT_TRUE(read_text(dir.path() / "straight/checkpoint/optimizer.safetensors") ==
-              read_text(dir.path() / "split/checkpoint/optimizer.safetensors"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "straight") == checkpoint_bytes(dir, "split"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "straight", "optimizer.safetensors") == checkpoint_bytes(dir, "split", "optimizer.safetensors"));
   auto summary = nlohmann::json::parse(read_text(dir.path() / "split/summary.json"));
   EXPECT_EQ(summary["epochs_completed"], 2);
 }
@@ -85,8 +89,7 @@ TEST(TrainCli, ResumeInTheMiddleOfAnEpochIsBitIdentical) {
   ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
   EXPECT_EQ(nlohmann::json::parse(read_text(dir.path() / "split/summary.json"))["status"], "max_steps");
   ASSERT_EQ(run_frugal("train --resume " + dir.str("split") + " --set train.max_steps=0").exit_code, 0);
-  EXPECT_TRUE(read_text(dir.path() / "straight/checkpoint/model.safetensors") ==
-              read_text(dir.path() / "split/checkpoint/model.safetensors"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "straight") == checkpoint_bytes(dir, "split"));
 }
 
 TEST(TrainCli, OneMicroBatchIsTheStepAsBefore) {
@@ -96,10 +99,8 @@ TEST(TrainCli, OneMicroBatchIsTheStepAsBefore) {
   std::string file = write_config(dir, cfg);
   ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("a")).exit_code, 0);
   ASSERT_EQ(run_frugal("train --config " + file + " --set train.micro_batches=1 --output " + dir.str("b")).exit_code, 0);
-  EXPECT_TRUE(read_text(dir.path() / "a/checkpoint/model.safetensors") ==
-              read_text(dir.path() / "b/checkpoint/model.safetensors"));
-  EXPECT_TRUE(read_text(dir.path() / "a/checkpoint/optimizer.safetensors") ==
-              read_text(dir.path() / "b/checkpoint/optimizer.safetensors"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "a") == checkpoint_bytes(dir, "b"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "a", "optimizer.safetensors") == checkpoint_bytes(dir, "b", "optimizer.safetensors"));
 }
 
 TEST(TrainCli, MicroBatchesPlanASmallerStepAndResumeBitIdentically) {
@@ -117,8 +118,7 @@ TEST(TrainCli, MicroBatchesPlanASmallerStepAndResumeBitIdentically) {
   CliResult first = run_frugal("train --config " + file + " --set train.max_steps=5 --output " + dir.str("split"));
   ASSERT_EQ(first.exit_code, 0) << first.output;
   ASSERT_EQ(run_frugal("train --resume " + dir.str("split") + " --set train.max_steps=0").exit_code, 0);
-  EXPECT_TRUE(read_text(dir.path() / "straight/checkpoint/model.safetensors") ==
-              read_text(dir.path() / "split/checkpoint/model.safetensors"));
+  EXPECT_TRUE(checkpoint_bytes(dir, "straight") == checkpoint_bytes(dir, "split"));
 }
 
 TEST(TrainCli, MicroBatchesThatCannotRunAreRefused) {
@@ -142,7 +142,7 @@ TEST(TrainCli, EvalReportsTheCheckpointAccuracy) {
   ASSERT_EQ(run_frugal("train --config " + file + " --output " + dir.str("run")).exit_code, 0);
   CliResult r = run_frugal("eval --config " + file + " --checkpoint " + dir.str("run/checkpoint"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  auto eval = nlohmann::json::parse(read_text(dir.path() / "run/checkpoint/eval.json"));
+  auto eval = nlohmann::json::parse(checkpoint_bytes(dir, "run", "eval.json"));
   auto summary = nlohmann::json::parse(read_text(dir.path() / "run/summary.json"));
   EXPECT_DOUBLE_EQ(eval["accuracy"].get<double>(), summary["test"]["accuracy"].get<double>());
   EXPECT_EQ(eval["samples"], 128);
