@@ -101,6 +101,8 @@ nlohmann::json parse_strict_json(const std::string& text, const std::string& sou
     auto [line, column] = line_and_column(text, e.byte);
     throw ConfigError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
                       ": invalid JSON: " + parse_error_reason(e.what()));
+  } catch (const json::out_of_range& e) {  // a number beyond double's range (1e999): no position given
+    throw ConfigError(source + ": invalid JSON: " + e.what());
   }
 }
 

@@ -209,7 +209,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
         header_text, json_depth_limit<OrderedJson>([&] {
           return DataError(where + ": header nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         }));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number beyond double's range (1e999)
     throw DataError(where + ": header is not valid JSON: " + e.what());
   }
   if (!header.is_object()) throw DataError(where + ": header must be a JSON object, found " + header.dump());

@@ -52,6 +52,14 @@ TEST(ConfigLoad, SyntaxErrorGivesFileLineAndColumn) {
   EXPECT_TRUE(has_substr(message, file + ":3:25: invalid JSON: syntax error")) << message;
 }
 
+TEST(ConfigLoad, ANumberBeyondDoubleIsAConfigErrorNamingTheFile) {
+  ScratchDir dir;
+  std::string file = dir.write("huge.json", R"({"optimizer": {"lr": 1e999}})");
+  std::string message = config_error_of([&] { load(file); });
+  EXPECT_TRUE(has_substr(message, file + ": invalid JSON: ")) << message;
+  EXPECT_TRUE(has_substr(message, "1e999")) << message;
+}
+
 TEST(ConfigLoad, CommentsAreNotJson) {
   ScratchDir dir;
   std::string file = dir.write("bad.json", "{\n  // a comment\n  \"name\": \"run\"\n}\n");

@@ -195,6 +195,8 @@ std::vector<CorruptCase> corrupt_cases() {
       {"HeaderLengthPastTheEnd", le64(1000) + good + eight, ""},
       {"HeaderLengthZero", le64(0) + eight, ""},
       {"InvalidJson", with_header(R"({"w": {"dtype": )", eight), ""},
+      {"NumberBeyondDouble",
+       with_header(R"({"w": {"dtype": "F32", "shape": [1e999], "data_offsets": [0, 8]}})", eight), ""},
       {"HeaderNotAnObject", with_header("[1, 2]", eight), ""},
       {"UnknownDtype", with_header(R"({"w": {"dtype": "F16", "shape": [4], "data_offsets": [0, 8]}})", eight),
        "w"},
