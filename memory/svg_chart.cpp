@@ -59,6 +59,49 @@ Axis nice_axis(double min, double max, bool from_zero, bool integer = false) {
   return a;
 }
 
+// A text box in SVG user units.
+struct Box {
+  double x0, y0, x1, y1;
+};
+
+double overlap(const Box& a, const Box& b) {
+  const double w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0), h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+// Where a point's label goes: beside the point, towards the middle of the plot, alternately above and
+// below it; otherwise the first of the other sides that stays inside the chart and clear of the labels
+// placed before it and of the markers; failing that, the side that overprints least. The width is an
+// estimate (11px semi-bold text), as the legend's is.
+struct LabelPlace {
+  double x, y;
+  bool anchor_end;
+};
+
+LabelPlace place_label(double x, double y, size_t length, bool prefer_left, bool prefer_above, const Box& inside,
+                       const std::vector<Box>& taken) {
+  const double w = 6.8 * static_cast<double>(length);
+  LabelPlace best{};
+  double best_cost = std::numeric_limits<double>::infinity();
+  // Baseline offsets: just above or below the point, then a line further out.
+  const double above[] = {-7, 15, -20, 28}, below[] = {15, -7, 28, -20};
+  for (int side = 0; side < 2; ++side)
+    for (int k = 0; k < 4; ++k) {
+      const double dy = prefer_above ? above[k] : below[k];
+      const bool left = (side == 0) == prefer_left;
+      const double tx = x + (left ? -8 : 8), ty = y + dy;
+      const Box box{left ? tx - w : tx, ty - 10, left ? tx : tx + w, ty + 3};
+      double cost = 0;
+      const double out = std::max(0.0, inside.x0 - box.x0) + std::max(0.0, box.x1 - inside.x1) +
+                         std::max(0.0, inside.y0 - box.y0) + std::max(0.0, box.y1 - inside.y1);
+      cost += 1e6 * out;
+      for (const Box& t : taken) cost += overlap(box, t);
+      if (cost < best_cost) best_cost = cost, best = {tx, ty, left};
+      if (cost == 0) return best;
+    }
+  return best;
+}
+
 // Legend entries laid out in rows under the chart: (x, row) per series; returns the number of rows.
 int legend_layout(const std::vector<ChartSeries>& series, double width, std::vector<std::pair<double, int>>* at) {
   double x = kLeft;
@@ -122,6 +165,15 @@ std::string xy_chart_svg(const ChartSpec& spec) {
   svg << "<text class='axis' transform='translate(15," << svg_num(kTop + plot_h / 2)
       << ") rotate(-90)' text-anchor='middle'>" << html_escape(spec.y_label) << "</text>";
 
+  // Markers are obstacles for point labels, and so is each label once placed.
+  std::vector<Box> taken;
+  for (const ChartSeries& s : spec.series)
+    if (s.markers)
+      for (const auto& [x, y] : s.points)
+        if (std::isfinite(x) && std::isfinite(y)) {
+          const double r = s.marker_radius + 1;
+          taken.push_back({px(x) - r, py(y) - r, px(x) + r, py(y) + r});
+        }
   for (const ChartSeries& s : spec.series) {
     if (s.line && s.points.size() > 1) {
       svg << "<polyline fill='none' stroke='" << s.color << "' stroke-width='1.8'"
@@ -140,11 +192,13 @@ std::string xy_chart_svg(const ChartSpec& spec) {
             << "</title></circle>";
       if (i < s.point_labels.size() && !s.point_labels[i].empty()) {
         // Beside the point, towards the middle; successive labels alternate above and below so that
-        // neighbours on a front do not overprint each other.
-        const bool right_half = px(x) > kLeft + plot_w * 0.7;
-        svg << "<text class='mark' x='" << svg_num(px(x) + (right_half ? -8 : 8)) << "' y='"
-            << svg_num(py(y) + (i % 2 == 0 ? -7 : 15)) << "' text-anchor='" << (right_half ? "end" : "start") << "'>"
-            << html_escape(s.point_labels[i]) << "</text>";
+        // neighbours on a front do not overprint each other, and move where they would.
+        const LabelPlace at = place_label(px(x), py(y), s.point_labels[i].size(), px(x) > kLeft + plot_w * 0.7,
+                                          i % 2 == 0, Box{2, kTop - 8, spec.width - 2, kTop + plot_h}, taken);
+        const double w = 6.8 * static_cast<double>(s.point_labels[i].size());
+        taken.push_back({at.anchor_end ? at.x - w : at.x, at.y - 10, at.anchor_end ? at.x : at.x + w, at.y + 3});
+        svg << "<text class='mark' x='" << svg_num(at.x) << "' y='" << svg_num(at.y) << "' text-anchor='"
+            << (at.anchor_end ? "end" : "start") << "'>" << html_escape(s.point_labels[i]) << "</text>";
       }
     }
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "memory/report.h"
 #include "memory/report_html_parts.h"
 #include "tests/memory/random_steps.h"
@@ -70,6 +72,38 @@ TEST(SvgChart, StandaloneFileCarriesItsStyleAndTheLegend) {
   EXPECT_NE(svg.find("xmlns='http://www.w3.org/2000/svg'"), std::string::npos);
   EXPECT_NE(svg.find("<style>"), std::string::npos);
   EXPECT_NE(svg.find(">first run</text>"), std::string::npos);
+}
+
+// The labels of a Pareto front (blpa's page: two points close together, one at the right edge, long
+// names) stay inside the chart and do not overprint each other. Boxes are estimated as the chart does
+// (6.8 units a character, 13 high), which Chromium's rendering of docs/results/blpa/compare-pareto.svg
+// bears out.
+TEST(SvgChart, PointLabelsStayInsideAndApart) {
+  ChartSpec spec;
+  ChartSeries front = series("Pareto front", "#111111", {{13.5, 76.9}, {15.6, 79.3}, {17.5, 79.9}, {35.1, 80.3}});
+  front.point_labels = {"mode=quantized bits=2", "mode=quantized bits=4", "mode=quantized bits=8", "mode=exact hidden=[64,64]"};
+  spec.series.push_back(front);
+  spec.x_from_zero = true;
+  const std::string svg = xy_chart_svg(spec);
+  struct Box {
+    double x0, y0, x1, y1;
+  };
+  std::vector<Box> boxes;
+  for (size_t at = svg.find("<text class='mark'"); at != std::string::npos; at = svg.find("<text class='mark'", at + 1)) {
+    double x = 0, y = 0;
+    char anchor[8] = {};
+    ASSERT_EQ(std::sscanf(svg.c_str() + at, "<text class='mark' x='%lf' y='%lf' text-anchor='%7[a-z]'", &x, &y, anchor), 3)
+        << svg.substr(at, 80);
+    const size_t open = svg.find('>', at), close = svg.find("</text>", open);
+    const double w = 6.8 * static_cast<double>(close - open - 1);
+    const Box b = std::string(anchor) == "end" ? Box{x - w, y - 10, x, y + 3} : Box{x, y - 10, x + w, y + 3};
+    EXPECT_GE(b.x0, 0) << svg.substr(at, close - at);
+    EXPECT_LE(b.x1, spec.width) << svg.substr(at, close - at);
+    for (const Box& o : boxes)
+      EXPECT_FALSE(b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1) << svg.substr(at, close - at);
+    boxes.push_back(b);
+  }
+  EXPECT_EQ(boxes.size(), 4u);
 }
 
 TEST(MemoryReportJson, ReadsBackWhatWasWritten) {
