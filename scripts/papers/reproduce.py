@@ -36,6 +36,18 @@ def run(cmd):
     subprocess.run(cmd, check=True, cwd=REPO)
 
 
+def source_commit():
+    """The checkout's commit (short hash, '+changes' when files outside docs/ differ from it), or None outside git."""
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
 # --- reading runs ---------------------------------------------------------------------------------
 
 def load_json(path):
@@ -190,10 +202,14 @@ def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, t
     lines.append("build/frugal compare " + " ".join(f"runs/papers/{paper}/{s['name']}" for s in spec["sweeps"]) +
                  f" -o runs/papers/{paper}/compare")
     lines += ["```", "",
-              f"Run on {timing['date']}, {platform.machine()}, one thread per run, "
+              f"Run on {timing['date']}"
+              + (f" from commit {timing['commit']}" if timing.get("commit") else "")
+              + f", {platform.machine()}, one thread per run, "
               f"{timing['jobs']} run(s) at a time, {timing['seconds'] / 60:.1f} minutes in all. The machine is shared with other "
               "work and noisy: times and images/s are indicative only; accuracies and memory do not depend on it "
-              "(bit-identical for a fixed seed).", "", "## Results", ""]
+              "(bit-identical for a fixed seed and the same kernels; a change of convolution algorithm, such as "
+              "Winograd for 32-channel convs, rounds differently and moves accuracies by a few tenths).",
+              "", "## Results", ""]
     with open(os.path.join(compare_dir, "compare.md")) as f:
         lines.append(f.read().rstrip())
     lines.append("")
@@ -261,7 +277,7 @@ def main():
             run(cmd)
         with open(os.path.join(root, "elapsed.json"), "w") as f:  # for pages rewritten with --report-only
             json.dump({"seconds": (datetime.datetime.now() - started).total_seconds(),
-                       "date": started.date().isoformat(), "jobs": args.jobs}, f)
+                       "date": started.date().isoformat(), "jobs": args.jobs, "commit": source_commit()}, f)
     compare_dir = os.path.join(root, "compare")
     run([args.frugal, "compare"] + sweep_dirs + ["-o", compare_dir])
     timing = load_json(os.path.join(root, "elapsed.json")) or {"seconds": 0, "date": "?", "jobs": args.jobs}
