@@ -214,7 +214,7 @@ def write_page(paper, spec, out_md, figures_dir, compare_dir, runs, gradcheck, t
               f"{timing['jobs']} run(s) at a time, {timing['seconds'] / 60:.1f} minutes in all. The machine is shared with other "
               "work and noisy: times and images/s are indicative only; accuracies and memory do not depend on it "
               "(bit-identical for a fixed seed and the same kernels; a change of convolution algorithm, such as "
-              "Winograd for 32-channel convs, rounds differently and moves accuracies by a few tenths).",
+              "Winograd for 32-channel convs, rounds differently and moves accuracies by up to about a point).",
               "", "## Results", ""]
     with open(os.path.join(compare_dir, "compare.md")) as f:
         lines.append(f.read().rstrip())
