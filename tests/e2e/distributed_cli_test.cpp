@@ -11,6 +11,7 @@
 // BatchNorm statistics, land well outside it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "tests/e2e/mpi_runner.h"
@@ -251,6 +252,29 @@ TEST(DistributedCli, MemDfaWithShardedGradientsGivesTheUnshardedWeights) {
                                    " --output " + dir.str("zero2"));
   ASSERT_EQ(zero2.exit_code, 0) << zero2.output;
   EXPECT_TRUE(read_text(model_of(dir, "plain")) == read_text(model_of(dir, "zero2")));
+}
+
+// Each rank starts in a folder of its own and is given the same relative --output, so whatever rank 1
+// wrote would land in its own folder: it stays empty, and rank 0's holds the whole run directory.
+TEST(DistributedCli, OnlyRankZeroWritesTheRunDirectory) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_writer");
+  nlohmann::json c = dp_config("exact", 16);
+  c["train"]["epochs"] = 2;
+  const std::string config = write(dir, "c.json", c);
+  for (const char* rank : {"rank0", "rank1"}) fs::create_directories(dir.path() / rank);
+  CliResult r = run_mpi_program(2, "sh -c 'cd " + dir.str("rank") + "$OMPI_COMM_WORLD_RANK && exec " + frugal_binary() +
+                                       " train --config " + config + " --output run'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_empty(dir.path() / "rank1")) << "rank 1 wrote into its working directory";
+  for (const char* f : {"config.json", "log.txt", "metrics.jsonl", "summary.json", "memory.json", "report.html",
+                        "checkpoint/model.safetensors", "checkpoint/state.json"})
+    EXPECT_TRUE(fs::exists(dir.path() / "rank0/run" / f)) << f;
+  const auto summary = nlohmann::json::parse(read_text(dir.path() / "rank0/run/summary.json"));
+  EXPECT_EQ(summary["world_size"], 2);
+  // One line per epoch: rank 1 appended nothing.
+  const std::string metrics = read_text(dir.path() / "rank0/run/metrics.jsonl");
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;
 }
 
 TEST(DistributedCli, OnlyTrainRunsOnSeveralRanks) {
