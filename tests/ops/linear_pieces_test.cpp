@@ -1,5 +1,5 @@
 // A Linear layer's weight gradient in pieces of rows (WeightedLayer::GradientPieces), as data parallelism
-// takes it: with pieces of a multiple of 4 rows (training/distributed/flat_parameters.cpp, kPieceRows)
+// takes it: with pieces of a multiple of 16 rows (training/distributed/flat_parameters.cpp, kPieceRows)
 // every piece holds the bits of the same rows of the whole gradient (the same GEMM on fewer rows), the
 // pieces come in order, each handed on before the next is computed, and the bias gradient is the whole
 // one. Data-parallel runs with a layer in pieces are bit-identical to single-process ones only because of
@@ -25,12 +25,12 @@ struct Case {
 
 TEST(LinearPieces, PiecesOfRowsAreTheWholeGradientsRowsBitForBit) {
   const std::vector<Case> cases = {
-      {128, 3136, 256, {0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 220, 240, 256}},  // the CNN's fc, 0.25 MiB
-      {64, 3136, 256, {0, 4, 8, 200, 256}},
-      {16, 100, 100, {0, 4, 12, 36, 96, 100}},  // the whole product ends in a remainder tile too
-      {7, 33, 10, {0, 4, 8, 10}},
+      {128, 3136, 256, {0, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256}},  // the CNN's fc, 0.25 MiB
+      {64, 3136, 256, {0, 16, 32, 208, 256}},
+      {16, 100, 100, {0, 16, 48, 96, 100}},  // the whole product ends in a remainder tile too
+      {7, 33, 40, {0, 16, 32, 40}},
       {32, 64, 96, {0, 16, 32, 48, 64, 80, 96}},
-      {8, 64, 4096, {0, 1024, 2048, 2052, 4096}},  // more rows than columns: threads split the rows
+      {8, 64, 4096, {0, 1024, 2048, 2064, 4096}},  // more rows than columns: threads split the rows
   };
   const int threads_before = omp_get_max_threads();
   for (int threads : {1, 2}) {

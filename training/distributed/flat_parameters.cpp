@@ -12,10 +12,11 @@ constexpr int64_t kAlign = 16;  // floats: every parameter and chunk starts on a
 
 int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
-// Rows of a piece are a multiple of this: OpenBLAS's x86 sgemm kernels compute dW in tiles of 4 of its
-// rows (16x4 kernels, dW^T column-major), and a remainder of 1-3 rows runs other code that rounds
-// differently, so pieces of whole tiles give the whole product's bits (tests/ops/linear_pieces_test.cpp).
-constexpr int64_t kPieceRows = 4;
+// Rows of a piece are a multiple of this: OpenBLAS's x86 sgemm kernels compute dW in tiles of whole rows
+// (dW^T column-major: 4 rows in the 16x4 SkylakeX and Haswell/Zen kernels, 8 in the older 8x8 ones), and
+// a remainder tile runs other code that rounds differently, so pieces that start on a tile boundary give
+// the whole product's bits (tests/ops/linear_pieces_test.cpp). 16 rows start a tile in every kernel.
+constexpr int64_t kPieceRows = 16;
 
 // Row bounds of `p`'s pieces of about `bucket_elements` each (a multiple of kPieceRows rows whose elements
 // are a multiple of 16 * ranks, so every piece but the last fills its bucket exactly), or {} when it fits one.

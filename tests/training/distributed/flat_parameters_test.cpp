@@ -101,9 +101,10 @@ TEST(FlatParameters, ShardedGradientsNeverTakeMoreThanAllGradients) {
 }
 
 // An MLP whose first layer holds most of the parameters (the Fashion-MNIST CNN's fc in small): fc0
-// [96, 64] is 6144 of 7860.
-std::unique_ptr<Graph> big_first_layer() {
-  return build_model({{"arch", "mlp"}, {"hidden", {96, 16}}, {"activation", "relu"}, {"dropout", 0.0}}, Shape{1, 8, 8}, 4, 7);
+// [512, 64] is 32768 of 35352 (hidden {512, 4}); with hidden {96, 32}, fc0 [96, 64] and fc1 [32, 96]
+// both span several 1024-element buckets in pieces of 16 rows.
+std::unique_ptr<Graph> big_first_layer(std::vector<int> hidden = {512, 4}) {
+  return build_model({{"arch", "mlp"}, {"hidden", hidden}, {"activation", "relu"}, {"dropout", 0.0}}, Shape{1, 8, 8}, 4, 7);
 }
 
 SplitPredicate linear_weights(Graph& g) {
@@ -115,11 +116,11 @@ SplitPredicate linear_weights(Graph& g) {
 
 TEST(FlatParameters, AWeightLargerThanABucketSpansBucketsOfItsOwnInPiecesOfRows) {
   for (int ranks : {1, 2, 3}) {
-    auto g = big_first_layer();
+    auto g = big_first_layer({96, 32});
     const auto before = values_of(*g);
     FlatParameters flat(*g, backward_order(*g), 1024, ranks, 0, false, linear_weights(*g));
     EXPECT_EQ(values_of(*g), before);
-    ASSERT_EQ(flat.splits().size(), 2u) << "fc0 [96, 64] and fc1 [16, 96] are larger than 1024 elements";
+    ASSERT_EQ(flat.splits().size(), 2u) << "fc0 [96, 64] and fc1 [32, 96] are larger than 1024 elements";
     for (const FlatSplit& split : flat.splits()) {
       const FlatPlace* place = nullptr;
       for (const FlatPlace& p : flat.places())
