@@ -3,6 +3,7 @@
 // activation derivative) expose them through the narrower interfaces below, so backward modes are built
 // from the pieces and never need new kernels.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -121,6 +122,24 @@ class WeightedLayer : public Layer {
   virtual void backward_weight(const Tensor& input, const Tensor& grad_output, float* workspace) = 0;
   // Only the bias gradient (modes that estimate dW but keep db exact).
   virtual void backward_bias(const Tensor& grad_output) = 0;
+
+  // The weight gradient handed on in pieces of whole rows (output features) as soon as each is computed:
+  // data parallelism reduces one piece while the next is computed, and ZeRO-2 never holds the whole
+  // gradient (training/distributed/flat_parameters.h). While set, backward_weight() writes rows
+  // [row_bounds[i], row_bounds[i+1]) of dW, row-major, overwriting, to destination(i) and then calls
+  // done(i), for i = 0, 1, ... in order, instead of writing weight().grad; the bias gradient still goes
+  // to bias()->grad, after the last piece. Each piece is the same product as the whole gradient's, on
+  // fewer rows. Only where can_split_weight_gradient(), and never while accumulate_param_grads() is set.
+  struct GradientPieces {
+    std::vector<int64_t> row_bounds;  // 0 = b0 < b1 < ... < bm = weight().value.dim(0)
+    std::function<float*(int)> destination;
+    std::function<void(int)> done;
+  };
+  virtual bool can_split_weight_gradient() const { return false; }
+  void set_weight_gradient_pieces(const GradientPieces* pieces) { pieces_ = pieces; }
+
+ protected:
+  const GradientPieces* pieces_ = nullptr;  // not owned
 };
 
 // Layers that can fold the ReLU reading their output into their own passes (BatchNorm, Add), so the

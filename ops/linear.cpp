@@ -48,6 +48,24 @@ void Linear::backward_data(const Tensor& grad_output, const Tensor& weight, Tens
 }
 
 void Linear::backward_weight(const Tensor& input, const Tensor& grad_output, float*) {
+  if (pieces_) {
+    if (accumulate_param_grads())
+      throw InternalError(where() + ": a weight gradient in pieces cannot add up micro-batches");
+    const float* x = input.device_f32();
+    const float* dy = grad_output.device_f32();
+    const std::vector<int64_t>& rows = pieces_->row_bounds;
+    if (rows.size() < 2 || rows.front() != 0 || rows.back() != out_)
+      throw InternalError(where() + ": weight-gradient pieces do not cover its " + std::to_string(out_) + " rows");
+    for (size_t i = 0; i + 1 < rows.size(); ++i) {
+      // rows [r0, r1) of dw[out, in] = dy^T[out, N] * x[N, in]: linear_backward_weight's product on fewer rows
+      const int64_t r0 = rows[i], r1 = rows[i + 1];
+      kernels().gemm(true, false, r1 - r0, in_, batch_, 1.0f, dy + r0, out_, x, in_, 0.0f,
+                     pieces_->destination(static_cast<int>(i)), in_);
+      pieces_->done(static_cast<int>(i));
+    }
+    if (has_bias_) kernels().bias_gradient(batch_, out_, 1, dy, bias_.grad.device_f32(), false);
+    return;
+  }
   kernels().linear_backward_weight(batch_, in_, out_, input.device_f32(), grad_output.device_f32(),
                                    weight_.grad.device_f32(), has_bias_ ? bias_.grad.device_f32() : nullptr,
                                    accumulate_param_grads());

@@ -23,6 +23,7 @@ class Linear : public WeightedLayer {
                      float* workspace) override;
   void backward_weight(const Tensor& input, const Tensor& grad_output, float* workspace) override;
   void backward_bias(const Tensor& grad_output) override;
+  bool can_split_weight_gradient() const override { return true; }
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }

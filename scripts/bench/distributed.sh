@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Data-parallel figures on one machine (docs/distributed.md): ResNet-20 (synthetic CIFAR-sized data unless
 # cifar-10-batches-bin is there) and the Fashion-MNIST CNN, at a global batch of 128, as 1 rank x 2 threads
-# against 2 ranks x 1 thread, unsharded and with ZeRO-1 / ZeRO-2. Prints a markdown table: step time and
+# against 2 ranks x 1 thread, unsharded and with ZeRO-1 / ZeRO-2 (at the default bucket_mb 0.25 and at
+# 0.0625, whose smaller gradient slots bring ZeRO-2 closer to half). Prints a markdown table: step time and
 # images/s (mean of the progress windows after the first), the gradient channel's busy time per step and
-# the share of it that ran during the backward pass, the time the training thread waited for it, and
-# rank 1's bytes at the memory peak (gradients, optimizer state, planned peak).
+# the share of it that ran during the backward pass, the time the training thread waited for it, the
+# buckets, and rank 1's bytes at the memory peak (gradients, optimizer state, planned peak). About 5
+# minutes on a quiet 2-core machine at 16 steps; the load average before and after is printed with it.
 #
-#   scripts/bench/distributed.sh [build/frugal] [out-dir] [steps]
+#   scripts/bench/distributed.sh [build/frugal] [out-dir] [steps]     (MODELS="cnn" for one model only)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 frugal="$(realpath "${1:-$root/build/frugal}")"
@@ -32,24 +34,31 @@ run() {  # name ranks threads extra-args...
   else mpirun --oversubscribe -np "$ranks" "$frugal" "${args[@]}" > "$out/$name.log" 2>&1; fi
 }
 
-for model in resnet20 cnn; do
+echo "host $(hostname), $(nproc) cores, $(mpirun --version 2>&1 | head -1), frugal $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $steps steps"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for model in ${MODELS:-resnet20 cnn}; do
   if [ "$model" = resnet20 ]; then args=("${resnet[@]}"); else args=("${cnn[@]}"); fi
   run "${model}_1x2" 1 2 "${args[@]}"
   run "${model}_2x1" 2 1 "${args[@]}"
   run "${model}_2x1_zero1" 2 1 "${args[@]}" --set distributed.shard_optimizer_state=true
   run "${model}_2x1_zero2" 2 1 "${args[@]}" --set distributed.shard_optimizer_state=true \
     --set distributed.shard_gradients=true
+  run "${model}_2x1_zero2_bucket0.0625" 2 1 "${args[@]}" --set distributed.shard_optimizer_state=true \
+    --set distributed.shard_gradients=true --set distributed.bucket_mb=0.0625
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$out" <<'EOF'
 import json, re, sys, os
 out = sys.argv[1]
-print("| run | step ms | img/s | comm ms/step | during backward | waited ms/step | gradients | optimizer state | planned peak |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| run | step ms | img/s | comm ms/step | during backward | waited ms/step | buckets | gradients | optimizer state | planned peak |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name in sorted(os.listdir(out)):
     d = os.path.join(out, name)
     if not os.path.isdir(d): continue
-    ips = [float(m.group(1)) for m in re.finditer(r" (\d+) img/s mem", open(os.path.join(d, "log.txt")).read())][1:]
+    log = open(os.path.join(d, "log.txt")).read()
+    ips = [float(m.group(1)) for m in re.finditer(r" (\d+) img/s mem", log)][1:]
+    buckets = re.search(r"\((\d+) buckets", log)
     mean = sum(ips) / len(ips) if ips else float("nan")
     s = json.load(open(os.path.join(d, "summary.json")))
     mem = json.load(open(os.path.join(d, "memory.json")))
@@ -60,6 +69,7 @@ for name in sorted(os.listdir(out)):
     comm = "%.1f | %.0f%% | %.1f" % (1e3 * c["busy_seconds_per_step"], 100 * c["overlapped_fraction"],
                                      1e3 * c["waited_seconds_per_step"]) if c else "- | - | -"
     mib = lambda b: "%.2f MiB" % (b / 1048576)
-    print("| %s | %.0f | %.0f | %s | %s | %s | %s |" % (name, 128e3 / mean, mean, comm, mib(cat["gradients"]),
-                                                    mib(cat["optimizer_state"]), mib(peak)))
+    print("| %s | %.0f | %.0f | %s | %s | %s | %s | %s |" % (name, 128e3 / mean, mean, comm,
+                                                         buckets.group(1) if buckets else "-", mib(cat["gradients"]),
+                                                         mib(cat["optimizer_state"]), mib(peak)))
 EOF

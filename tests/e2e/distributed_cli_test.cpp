@@ -11,6 +11,9 @@
 // BatchNorm statistics, land well outside it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <regex>
+
 #include "tests/e2e/mpi_runner.h"
 
 namespace frugal::e2e {
@@ -183,6 +186,59 @@ TEST(DistributedCli, ShardedStateAndGradientsGiveTheUnshardedFiles) {
   }
 }
 
+// A Linear weight larger than a bucket (here 16384 of 17668 parameters, as the Fashion-MNIST CNN's fc
+// holds 97% of its own) is reduced in pieces of rows as its backward computes them, so ZeRO-2 keeps
+// slots of a piece instead of the whole layer and its gradients drop to about half (half, plus two slots
+// of the largest bucket: here the 4 x 256 classifier, 6% of the model). The pieces are the whole
+// gradient's bits: one rank is the single process bit for bit, two ranks match one rank of the whole
+// batch (SGD, kTolerance as above), and the sharded runs write the unsharded files (AdamW, whose two
+// moments of the split layer are gathered from one slice per piece).
+TEST(DistributedCli, ALayerLargerThanABucketIsReducedInPiecesAndZero2HalvesItsGradients) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_pieces");
+  auto config = [&](int batch, const char* optimizer) {
+    nlohmann::json c = dp_config("exact", batch);
+    c["model"]["hidden"] = {256};
+    c["optimizer"]["name"] = optimizer;
+    c["distributed"] = {{"bucket_mb", 0.002}};  // 524 floats: fc0 [256, 64] in 16 pieces of 16 rows
+    return c;
+  };
+  CliResult one = run_frugal("train --config " + write(dir, "b32.json", config(32, "sgd")) + " --output " + dir.str("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const std::string b16 = write(dir, "b16.json", config(16, "sgd"));
+  CliResult alone = run_frugal("train --config " + b16 + " --output " + dir.str("alone"));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  CliResult one_rank = run_mpi(1, "train --config " + b16 + " --output " + dir.str("one_rank"));
+  ASSERT_EQ(one_rank.exit_code, 0) << one_rank.output;
+  EXPECT_TRUE(read_text(model_of(dir, "alone")) == read_text(model_of(dir, "one_rank")));
+  std::smatch buckets;
+  ASSERT_TRUE(std::regex_search(one_rank.output, buckets, std::regex(R"(\((\d+) buckets)"))) << one_rank.output;
+  EXPECT_GE(std::stoi(buckets[1].str()), 16) << one_rank.output;
+  CliResult two = run_mpi(2, "train --config " + b16 + " --output " + dir.str("two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_LT(max_relative_difference(model_of(dir, "two"), model_of(dir, "one")), kTolerance);
+
+  const std::string adamw = write(dir, "adamw.json", config(16, "adamw"));
+  for (const char* run : {"plain", "zero1", "zero2"}) {
+    std::string sets;
+    if (std::string(run) != "plain") sets += " --set distributed.shard_optimizer_state=true";
+    if (std::string(run) == "zero2") sets += " --set distributed.shard_gradients=true";
+    CliResult r = run_mpi(2, "train --config " + adamw + sets + " --output " + dir.str(run));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  for (const char* run : {"zero1", "zero2"})
+    for (const char* f : {"model", "optimizer"})
+      EXPECT_TRUE(read_text(dir.path() / "plain/checkpoint" / (std::string(f) + ".safetensors")) ==
+                  read_text(dir.path() / run / "checkpoint" / (std::string(f) + ".safetensors")))
+          << run << " " << f;
+  auto category = [&](const char* run, const char* what) {
+    return nlohmann::json::parse(read_text(dir.path() / run / "memory.json"))["extra"]["per_rank"][1]["by_category"][what]
+        .get<double>();
+  };
+  EXPECT_LT(category("zero2", "gradients"), 0.65 * category("plain", "gradients"));
+  EXPECT_LT(category("zero1", "optimizer_state"), 0.55 * category("plain", "optimizer_state"));
+}
+
 TEST(DistributedCli, MemDfaWithShardedGradientsGivesTheUnshardedWeights) {
   FRUGAL_SKIP_WITHOUT_MPI();
   TempDir dir("dp_mem_dfa_sharded");
@@ -196,6 +252,29 @@ TEST(DistributedCli, MemDfaWithShardedGradientsGivesTheUnshardedWeights) {
                                    " --output " + dir.str("zero2"));
   ASSERT_EQ(zero2.exit_code, 0) << zero2.output;
   EXPECT_TRUE(read_text(model_of(dir, "plain")) == read_text(model_of(dir, "zero2")));
+}
+
+// Each rank starts in a folder of its own and is given the same relative --output, so whatever rank 1
+// wrote would land in its own folder: it stays empty, and rank 0's holds the whole run directory.
+TEST(DistributedCli, OnlyRankZeroWritesTheRunDirectory) {
+  FRUGAL_SKIP_WITHOUT_MPI();
+  TempDir dir("dp_writer");
+  nlohmann::json c = dp_config("exact", 16);
+  c["train"]["epochs"] = 2;
+  const std::string config = write(dir, "c.json", c);
+  for (const char* rank : {"rank0", "rank1"}) fs::create_directories(dir.path() / rank);
+  CliResult r = run_mpi_program(2, "sh -c 'cd " + dir.str("rank") + "$OMPI_COMM_WORLD_RANK && exec " + frugal_binary() +
+                                       " train --config " + config + " --output run'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_empty(dir.path() / "rank1")) << "rank 1 wrote into its working directory";
+  for (const char* f : {"config.json", "log.txt", "metrics.jsonl", "summary.json", "memory.json", "report.html",
+                        "checkpoint/model.safetensors", "checkpoint/state.json"})
+    EXPECT_TRUE(fs::exists(dir.path() / "rank0/run" / f)) << f;
+  const auto summary = nlohmann::json::parse(read_text(dir.path() / "rank0/run/summary.json"));
+  EXPECT_EQ(summary["world_size"], 2);
+  // One line per epoch: rank 1 appended nothing.
+  const std::string metrics = read_text(dir.path() / "rank0/run/metrics.jsonl");
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;
 }
 
 TEST(DistributedCli, OnlyTrainRunsOnSeveralRanks) {

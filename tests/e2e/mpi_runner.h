@@ -33,7 +33,8 @@ inline std::string mpi_unavailable() {
     if (!why.empty()) GTEST_SKIP() << "data-parallel test: " << why; \
   } while (0)
 
-inline std::string mpirun_command(int ranks, const std::string& args) {
+// `mpirun --oversubscribe -np N ` with the environment set up as below; the program and its arguments follow.
+inline std::string mpirun_prefix(int ranks) {
   // As root (CI containers) Open MPI refuses to start without both variables.
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
@@ -42,11 +43,16 @@ inline std::string mpirun_command(int ranks, const std::string& args) {
   // tests/sanitize/lsan_open_mpi.supp look for them. The ranks alone pay for it.
   if (const char* asan = std::getenv("ASAN_OPTIONS"); asan && !std::strstr(asan, "fast_unwind_on_malloc"))
     setenv("ASAN_OPTIONS", (std::string(asan) + ":fast_unwind_on_malloc=0").c_str(), 1);
-  return "mpirun --oversubscribe -np " + std::to_string(ranks) + " " + frugal_binary() + " " + args;
+  return "mpirun --oversubscribe -np " + std::to_string(ranks) + " ";
 }
 
-inline CliResult run_mpi(int ranks, const std::string& args) {
-  const std::string cmd = mpirun_command(ranks, args) + " 2>&1";
+inline std::string mpirun_command(int ranks, const std::string& args) {
+  return mpirun_prefix(ranks) + frugal_binary() + " " + args;
+}
+
+// Runs `command` (a program and its arguments, after mpirun's) on `ranks` ranks; its output and exit code.
+inline CliResult run_mpi_program(int ranks, const std::string& command) {
+  const std::string cmd = mpirun_prefix(ranks) + command + " 2>&1";
   CliResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -56,6 +62,10 @@ inline CliResult run_mpi(int ranks, const std::string& args) {
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline CliResult run_mpi(int ranks, const std::string& args) {
+  return run_mpi_program(ranks, frugal_binary() + " " + args);
 }
 
 // The largest |a - b| over every F32 tensor of two safetensors files, relative to the largest |b| of

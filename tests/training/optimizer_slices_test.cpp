@@ -54,5 +54,51 @@ TEST(OptimizerSlices, ASliceOutsideItsParameterIsRefused) {
   EXPECT_THROW(make_sgd_for_slices({ParameterSlice(&p, 5, 4)}, SgdOptions{}), InternalError);
 }
 
+// A parameter split over several gradient buckets gives each rank one slice per bucket: one optimizer
+// then holds several slices of it, whose state is one entry per buffer with their elements end to end.
+TEST(OptimizerSlices, SeveralSlicesOfOneParameterShareOneEntry) {
+  for (const char* name : {"sgd", "adamw"}) {
+    Parameter whole = make_param("w", initial(23)), sliced = make_param("w", initial(23));
+    Tensor grads[4] = {Tensor::empty({5}), Tensor::empty({7}), Tensor::empty({6}), Tensor::empty({5})};
+    const int64_t begins[4] = {0, 5, 12, 18};
+    auto build = [&](std::vector<ParameterSlice> p) {
+      return std::string(name) == "sgd" ? make_sgd_for_slices(std::move(p), SgdOptions{0.9f, 0.0f, 1e-2f, true})
+                                        : make_adamw_for_slices(std::move(p), AdamWOptions{});
+    };
+    auto reference = build({&whole});
+    // "Rank 0" holds slices 0 and 2, "rank 1" slices 1 and 3.
+    auto even = build({ParameterSlice(&sliced, 0, 5, grads[0]), ParameterSlice(&sliced, 12, 6, grads[2])});
+    auto odd = build({ParameterSlice(&sliced, 5, 7, grads[1]), ParameterSlice(&sliced, 18, 5, grads[3])});
+    for (int step = 0; step < 4; ++step) {
+      set_gradients({&whole}, step);
+      for (int k = 0; k < 4; ++k)
+        std::copy(whole.grad.f32() + begins[k], whole.grad.f32() + begins[k] + grads[k].numel(), grads[k].f32());
+      reference->step(0.05f);
+      even->step(0.05f);
+      odd->step(0.05f);
+    }
+    EXPECT_EQ(values_of(sliced.value), values_of(whole.value)) << name;
+    const NamedTensors full = reference->state(), mine = even->state();
+    ASSERT_EQ(mine.size(), full.size()) << name;
+    for (size_t i = 0; i < mine.size(); ++i) {
+      ASSERT_EQ(mine[i].first, full[i].first);
+      if (mine[i].first == "step") continue;
+      ASSERT_EQ(mine[i].second.shape(), Shape({11})) << name << " " << mine[i].first;
+      const float* f = full[i].second.f32();
+      std::vector<float> expected(f, f + 5);
+      expected.insert(expected.end(), f + 12, f + 18);
+      EXPECT_EQ(values_of(mine[i].second), expected) << name << " " << mine[i].first;
+    }
+    // The entries load back into another optimizer over the same slices.
+    auto again = build({ParameterSlice(&sliced, 0, 5, grads[0]), ParameterSlice(&sliced, 12, 6, grads[2])});
+    again->load_state(even->state());
+    for (size_t i = 0; i < mine.size(); ++i)
+      if (mine[i].first != "step") EXPECT_EQ(values_of(again->state()[i].second), values_of(mine[i].second));
+    // Overlapping or descending slices are refused.
+    EXPECT_THROW(build({ParameterSlice(&sliced, 0, 6), ParameterSlice(&sliced, 5, 3)}), InternalError);
+    EXPECT_THROW(build({ParameterSlice(&sliced, 12, 6), ParameterSlice(&sliced, 0, 5)}), InternalError);
+  }
+}
+
 }  // namespace
 }  // namespace frugal

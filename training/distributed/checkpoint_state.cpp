@@ -18,16 +18,25 @@ struct SliceEntry {
   std::string suffix;
 };
 
-// This rank's slices by parameter name.
-std::map<std::string, ParameterSlice> slices_by_name(DataParallel& dp) {
-  std::map<std::string, ParameterSlice> out;
+// This rank's slices by parameter name, ascending (several for a parameter split over buckets: its
+// optimizer entries hold their elements end to end).
+using SlicesByName = std::map<std::string, std::vector<ParameterSlice>>;
+SlicesByName slices_by_name(DataParallel& dp) {
+  SlicesByName out;
   for (const auto& node : dp.flat().shard_slices(dp.rank()))
-    for (const ParameterSlice& s : node) out.emplace(s.param->name, s);
+    for (const ParameterSlice& s : node) out[s.param->name].push_back(s);
   return out;
 }
 
+// The flat layout's place of parameter `p`.
+const FlatPlace& place_of(const FlatParameters& flat, const Parameter* p) {
+  for (const FlatPlace& place : flat.places())
+    if (place.param == p) return place;
+  throw InternalError("sharded optimizer state: '" + p->name + "' is not in the data-parallel layout");
+}
+
 // The buffer suffixes ("momentum_buffer"; "exp_avg", "exp_avg_sq") of the local shard entries.
-std::vector<std::string> buffer_suffixes(const NamedTensors& state, const std::map<std::string, ParameterSlice>& slices) {
+std::vector<std::string> buffer_suffixes(const NamedTensors& state, const SlicesByName& slices) {
   std::vector<std::string> suffixes;
   for (const auto& [name, t] : state) {
     if (name == kStepEntry) continue;
@@ -58,15 +67,18 @@ NamedTensors gather_sharded_state(DataParallel& dp, const NamedTensors& state) {
   std::vector<std::vector<float>> gathered;     // per suffix, on rank 0: every rank's chunks, rank after rank
   for (const std::string& suffix : suffixes) {
     std::vector<float> mine(static_cast<size_t>(per_rank), 0.0f);
-    for (const auto& [param_name, slice] : slices) {
+    for (const auto& [param_name, param_slices] : slices) {
       const Tensor host = local.at(param_name + "." + suffix)->to(Device::CPU);
-      // The slice's first element in the flat layout, and where that falls in this rank's chunks.
-      for (const FlatPlace& place : flat.places()) {
-        if (place.param != slice.param) continue;
-        const FlatBucket& b = flat.buckets()[static_cast<size_t>(place.bucket)];
+      const FlatPlace& place = place_of(flat, param_slices.front().param);
+      int64_t from = 0;  // the slice's elements in the entry
+      for (const ParameterSlice& slice : param_slices) {
+        // The slice's first element in the flat layout, and where that falls in this rank's chunks.
+        const int64_t first = place.offset + slice.begin;
+        const FlatBucket& b = flat.buckets()[static_cast<size_t>(flat.bucket_at(first))];
         const int64_t chunk = b.size / n;
-        const int64_t at = place.offset + slice.begin - b.offset - dp.rank() * chunk + b.offset / n;
-        std::memcpy(&mine[static_cast<size_t>(at)], host.f32(), static_cast<size_t>(slice.count) * sizeof(float));
+        const int64_t at = first - b.offset - dp.rank() * chunk + b.offset / n;
+        std::memcpy(&mine[static_cast<size_t>(at)], host.f32() + from, static_cast<size_t>(slice.count) * sizeof(float));
+        from += slice.count;
       }
     }
     gathered.emplace_back(dp.rank() == 0 ? static_cast<size_t>(per_rank * n) : 0);
@@ -79,13 +91,16 @@ NamedTensors gather_sharded_state(DataParallel& dp, const NamedTensors& state) {
   std::vector<FlatPlace> places = flat.places();
   std::stable_sort(places.begin(), places.end(), [](const FlatPlace& a, const FlatPlace& b) { return a.node < b.node; });
   for (const FlatPlace& place : places) {
-    const FlatBucket& b = flat.buckets()[static_cast<size_t>(place.bucket)];
-    const int64_t chunk = b.size / n;
     for (size_t k = 0; k < suffixes.size(); ++k) {
       Tensor full = Tensor::empty(place.param->value.shape(), DType::F32);
       float* dst = full.f32();
+      int bi = place.bucket;  // the bucket of element i (the pieces of a split parameter follow each other)
       for (int64_t i = 0; i < full.numel(); ++i) {
-        const int64_t in_bucket = place.offset + i - b.offset;
+        const int64_t flat_index = place.offset + i;
+        while (flat_index >= flat.buckets()[static_cast<size_t>(bi)].offset + flat.buckets()[static_cast<size_t>(bi)].size) ++bi;
+        const FlatBucket& b = flat.buckets()[static_cast<size_t>(bi)];
+        const int64_t chunk = b.size / n;
+        const int64_t in_bucket = flat_index - b.offset;
         const int64_t owner = in_bucket / chunk;
         dst[i] = gathered[k][static_cast<size_t>(owner * per_rank + b.offset / n + in_bucket % chunk)];
       }
@@ -155,13 +170,27 @@ void load_optimizer_entries(Experiment& e, const NamedTensors& entries, const st
         const size_t dot = name.rfind('.');
         auto it = slices.find(name.substr(0, dot));
         if (it == slices.end()) throw InternalError("sharded optimizer state: unexpected entry '" + name + "'");
-        const ParameterSlice& s = it->second;
+        const std::vector<ParameterSlice>& param_slices = it->second;
+        const Parameter& p = *param_slices.front().param;
         const Tensor& full = find(name);
-        if (full.dtype() != DType::F32 || full.shape() != s.param->value.shape())
+        if (full.dtype() != DType::F32 || full.shape() != p.value.shape())
           throw DataError(file + ": tensor '" + name + "' has shape " + full.shape().str() + " " +
-                          dtype_name(full.dtype()) + ", the optimizer expects " + s.param->value.shape().str() +
-                          " F32");
-        opt.emplace_back(name, full.reshape({full.numel()}).slice0(s.begin, s.begin + s.count));
+                          dtype_name(full.dtype()) + ", the optimizer expects " + p.value.shape().str() + " F32");
+        const Tensor flat_full = full.reshape({full.numel()});
+        if (param_slices.size() == 1) {
+          const ParameterSlice& s = param_slices.front();
+          opt.emplace_back(name, flat_full.slice0(s.begin, s.begin + s.count));
+          continue;
+        }
+        int64_t total = 0;  // a split parameter's slices, end to end
+        for (const ParameterSlice& s : param_slices) total += s.count;
+        Tensor joined = Tensor::empty({total}, DType::F32);
+        int64_t at = 0;
+        for (const ParameterSlice& s : param_slices) {
+          std::memcpy(joined.f32() + at, flat_full.f32() + s.begin, static_cast<size_t>(s.count) * sizeof(float));
+          at += s.count;
+        }
+        opt.emplace_back(name, joined);
       }
     } else {
       for (const auto& [name, t] : entries)

@@ -66,11 +66,15 @@ std::unique_ptr<Communicator> connect_job(const LaunchInfo& launch, double timeo
 #endif
 #else
   if (launch.size == 1) return std::make_unique<SingleProcessCommunicator>(device);
-  throw ConfigError("this process was started as rank " + std::to_string(launch.rank) + " of " +
-                    std::to_string(launch.size) + " by " + launch.launcher +
-                    ", but this frugal was built without MPI: install Open MPI (apt-get install libopenmpi-dev "
-                    "openmpi-bin, or scripts/setup.sh) and rebuild, or start a single process");
+  throw multi_rank_without_mpi(launch);
 #endif
+}
+
+ConfigError multi_rank_without_mpi(const LaunchInfo& launch) {
+  return ConfigError("this process was started as rank " + std::to_string(launch.rank) + " of " +
+                     std::to_string(launch.size) + " by " + launch.launcher +
+                     ", but this frugal was built without MPI: install Open MPI (apt-get install libopenmpi-dev "
+                     "openmpi-bin, or scripts/setup.sh) and rebuild, or start a single process");
 }
 
 }  // namespace frugal

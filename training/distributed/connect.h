@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 
+#include "core/error.h"
 #include "training/distributed/communicator.h"
 #include "training/distributed/launch.h"
 
@@ -15,5 +16,9 @@ std::unique_ptr<Communicator> connect_job(const LaunchInfo& launch, double timeo
 
 // Whether this build can run several ranks (it found MPI).
 bool mpi_built();
+
+// What connect_job throws in a build without MPI when `launch` started several ranks: names the launcher,
+// the rank and how to fix it.
+ConfigError multi_rank_without_mpi(const LaunchInfo& launch);
 
 }  // namespace frugal

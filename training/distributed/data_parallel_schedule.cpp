@@ -11,9 +11,26 @@ DataParallelSchedule::DataParallelSchedule(Executor& executor, Optimizer& optimi
     const int b = dp_.flat().bucket_of_node(node);
     if (b >= 0 && dp_.flat().buckets()[static_cast<size_t>(b)].ready_node == node) reducer_.bucket_ready(b);
   });
+  for (const FlatSplit& split : dp_.flat().splits()) {
+    auto* layer = dynamic_cast<WeightedLayer*>(&executor_.graph().layer(split.node));
+    if (!layer || !layer->can_split_weight_gradient() || &layer->weight() != split.param)
+      throw InternalError("data parallel: the gradient of '" + split.param->name + "' cannot be split into pieces");
+    auto pieces = std::make_unique<WeightedLayer::GradientPieces>();
+    pieces->row_bounds = split.row_bounds;
+    const int first = split.first_bucket;
+    pieces->destination = [this, first](int i) { return dp_.flat().bucket_gradients(first + i).device_f32(); };
+    pieces->done = [this, first](int i) { reducer_.bucket_ready(first + i); };
+    layer->set_weight_gradient_pieces(pieces.get());
+    pieces_.push_back(std::move(pieces));
+  }
 }
 
-DataParallelSchedule::~DataParallelSchedule() { executor_.set_after_backward({}); }
+DataParallelSchedule::~DataParallelSchedule() {
+  executor_.set_after_backward({});
+  for (const FlatSplit& split : dp_.flat().splits())
+    if (auto* layer = dynamic_cast<WeightedLayer*>(&executor_.graph().layer(split.node)))
+      layer->set_weight_gradient_pieces(nullptr);
+}
 
 StepResult DataParallelSchedule::reduced_step(const Tensor& images, const Tensor& labels, uint64_t step,
                                               uint64_t seed) {

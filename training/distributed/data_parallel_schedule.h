@@ -4,6 +4,9 @@
 // then the optimizer steps on the averaged gradients (on this rank's shard only, followed by an
 // all-gather of the weights, when the optimizer state is sharded).
 #pragma once
+#include <memory>
+#include <vector>
+
 #include "training/distributed/bucket_reducer.h"
 #include "training/optim/optimizer.h"
 #include "training/schedules/step_schedule.h"
@@ -34,6 +37,8 @@ class DataParallelSchedule final : public StepSchedule {
   Optimizer& optimizer_;
   DataParallel& dp_;
   BucketReducer reducer_;
+  // The layers of dp.flat().splits() hand their weight gradients on in pieces, each queued at once.
+  std::vector<std::unique_ptr<WeightedLayer::GradientPieces>> pieces_;
 };
 
 }  // namespace frugal

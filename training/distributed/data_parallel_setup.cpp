@@ -59,8 +59,16 @@ void make_data_parallel(Experiment& e, Communicator& comm) {
     std::vector<std::vector<int>> backward_order;
     for (int i = graph.size() - 1; i >= 0; --i) backward_order.push_back({i});
     const auto bucket_elements = std::max<int64_t>(1, static_cast<int64_t>(opts.bucket_mb * 1048576.0 / sizeof(float)));
+    // A Linear weight larger than a bucket is reduced in pieces of rows as its backward computes them
+    // (flat_parameters.h), where its mode takes dW from the layer and no micro-batches add up gradients.
+    const bool one_pass = config.at("train").at("micro_batches").get<int>() == 1;
+    const SplitPredicate splittable = [&](int node, const Parameter& p) {
+      auto* layer = dynamic_cast<WeightedLayer*>(&graph.layer(node));
+      return one_pass && layer && layer->can_split_weight_gradient() && &layer->weight() == &p &&
+             e.executor->mode(node).weight_gradient_by_layer(*layer);
+    };
     dp->set_flat(std::make_unique<FlatParameters>(graph, backward_order, bucket_elements, ranks, comm.rank(),
-                                                  opts.shard_gradients));
+                                                  opts.shard_gradients, splittable));
     std::vector<ParameterSlice> all;
     for (auto& slices : slices_of(dp->flat())) all.insert(all.end(), slices.begin(), slices.end());
     e.optimizer = make_optimizer(config.at("optimizer"), std::move(all));

@@ -69,6 +69,10 @@ class BackwardMode {
   virtual void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) {
     layer.backward(args);
   }
+  // True when backward() on `layer` (a WeightedLayer) computes the weight gradient through the layer's
+  // own backward_weight() (or backward()), once, as the exact gradient of what it reads: data parallelism
+  // may then take that gradient in pieces of rows (WeightedLayer::set_weight_gradient_pieces).
+  virtual bool weight_gradient_by_layer(const Layer& layer) const { return false; }
   // State kept across steps (saved in checkpoints, counted as optimizer_state in reports).
   virtual std::vector<Parameter*> state() { return {}; }
 

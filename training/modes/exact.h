@@ -12,6 +12,7 @@ class ExactMode : public BackwardMode {
   std::string name() const override { return "exact"; }
   bool supports(const Layer&) const override { return true; }
   bool reproduces_exact_backward(const Layer&) const override { return true; }
+  bool weight_gradient_by_layer(const Layer&) const override { return true; }
   // Activations compute dx = dy * f' element by element.
   bool backward_in_place(const Layer& layer) const override {
     return dynamic_cast<const Activation*>(&layer) != nullptr;

@@ -24,6 +24,8 @@ class FaMode : public BackwardMode {
   size_t backward_workspace_bytes(const Layer& layer) const override;
   void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) override;
   std::vector<Parameter*> state() override;
+  // dW from the layer's own backward_weight (only dx goes through B).
+  bool weight_gradient_by_layer(const Layer&) const override { return true; }
 
   // Writes B (the weight's shape) into `out`: what backward uses.
   void fill_feedback_matrix(const Kernels& kernels, float* out) const;

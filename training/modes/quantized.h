@@ -86,6 +86,8 @@ class QuantizedWeightMode : public QuantizedMode {
   size_t backward_workspace_bytes(const Layer& layer) const override;
   void backward(Layer& layer, const BackwardArgs& args, const std::vector<const Tensor*>& stash) override;
   bool falls_back() const { return relu_ == nullptr; }
+  // dW from the layer's own backward_weight, on the dequantized input (or the layer's own backward).
+  bool weight_gradient_by_layer(const Layer&) const override { return true; }
 
  private:
   size_t layer_workspace_bytes(const Layer& layer) const;  // the layer's own, rounded up to 64 bytes

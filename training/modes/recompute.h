@@ -18,6 +18,7 @@ class RecomputeMode : public BackwardMode {
   std::string name() const override { return "recompute"; }
   bool supports(const Layer&) const override { return true; }
   bool recomputes() const override { return true; }
+  bool weight_gradient_by_layer(const Layer&) const override { return true; }
   SavedNeeds keeps(const Layer& layer) const override {
     return {std::vector<bool>(static_cast<size_t>(layer.arity()), false), false, {}};
   }

@@ -21,29 +21,50 @@ PerParameterStateOptimizer::PerParameterStateOptimizer(const char* optimizer_nam
                                                        Allocator* alloc)
     : optimizer_name_(optimizer_name), buffer_names_(std::move(buffer_names)) {
   std::set<std::string> names;
-  for (size_t i = 0; i < params.size(); ++i) {
+  for (size_t i = 0; i < params.size();) {
     Parameter* p = params[i].param;
     if (!p)
       throw InternalError(std::string(optimizer_name_) + ": parameter #" + std::to_string(i) + " is null");
-    if (!p->trainable) continue;
+    if (!p->trainable) {
+      ++i;
+      continue;
+    }
     const std::string where = std::string(optimizer_name_) + ": parameter '" + p->name + "'";
     if (!p->value.defined() || p->value.dtype() != DType::F32)
       throw InternalError(where + " must be a defined F32 tensor");
     if (!names.insert(p->name).second) throw InternalError(where + " is given twice");
-    const ParameterSlice& ps = params[i];
-    const int64_t count = ps.whole() ? p->value.numel() : ps.count;
-    if (ps.begin < 0 || count <= 0 || ps.begin + count > p->value.numel() ||
-        (ps.grad.defined() && (ps.grad.numel() != count || ps.grad.dtype() != DType::F32)))
-      throw InternalError(where + ": slice [" + std::to_string(ps.begin) + ", +" + std::to_string(count) +
-                          ") does not fit its " + std::to_string(p->value.numel()) + " elements or its gradient");
-    Slot slot{p, ps.begin, count, ps.grad, {}};
-    const Shape buffer_shape = slot.whole() ? p->value.shape() : Shape{count};
+    // This parameter's run of slices: disjoint, ascending; a whole parameter comes alone.
+    const size_t first_slot = slots_.size();
+    int64_t total = 0, end = 0;
+    for (; i < params.size() && params[i].param == p; ++i) {
+      const ParameterSlice& ps = params[i];
+      const int64_t count = ps.whole() ? p->value.numel() : ps.count;
+      if (ps.begin < end || count <= 0 || ps.begin + count > p->value.numel() ||
+          (ps.grad.defined() && (ps.grad.numel() != count || ps.grad.dtype() != DType::F32)) ||
+          (ps.whole() && slots_.size() > first_slot))
+        throw InternalError(where + ": slice [" + std::to_string(ps.begin) + ", +" + std::to_string(count) +
+                            ") does not fit its " + std::to_string(p->value.numel()) +
+                            " elements, its gradient, or its other slices");
+      slots_.push_back(Slot{p, ps.begin, count, ps.grad, {}});
+      total += count;
+      end = ps.begin + count;
+    }
+    const bool whole = slots_.size() == first_slot + 1 && slots_[first_slot].whole();
+    const Shape buffer_shape = whole ? p->value.shape() : Shape{total};
     // The tag's owner string is the parameter's own name, which lives in the model with the parameter.
     const AllocTag tag{MemoryCategory::OptimizerState, p->name.c_str()};
     Allocator* buffers_from = alloc ? alloc : &device_runtime(p->value.device()).allocator();
+    Entry entry{p, {}};
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      slot.buffers.push_back(Tensor::zeros(buffer_shape, DType::F32, buffers_from, tag));
-    slots_.push_back(std::move(slot));
+      entry.buffers.push_back(Tensor::zeros(buffer_shape, DType::F32, buffers_from, tag));
+    int64_t at = 0;
+    for (size_t k = first_slot; k < slots_.size(); ++k) {
+      Slot& slot = slots_[k];
+      for (const Tensor& buffer : entry.buffers)
+        slot.buffers.push_back(whole ? buffer : buffer.slice0(at, at + slot.count));
+      at += slot.count;
+    }
+    entries_.push_back(std::move(entry));
   }
 }
 
@@ -70,9 +91,9 @@ void PerParameterStateOptimizer::step(float lr) {
 
 NamedTensors PerParameterStateOptimizer::state() const {
   NamedTensors out;
-  for (const Slot& s : slots_)
+  for (const Entry& e : entries_)
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      out.emplace_back(s.param->name + "." + buffer_names_[b], s.buffers[b]);
+      out.emplace_back(e.param->name + "." + buffer_names_[b], e.buffers[b]);
   Tensor step = Tensor::empty(Shape{}, DType::I64);
   *step.data<int64_t>() = steps_;
   out.emplace_back(kStepEntry, step);
@@ -103,10 +124,10 @@ void PerParameterStateOptimizer::load_state(const NamedTensors& state) {
   };
 
   std::vector<std::pair<Tensor*, const Tensor*>> copies;
-  for (Slot& s : slots_)
+  for (Entry& e : entries_)
     for (size_t b = 0; b < buffer_names_.size(); ++b)
-      if (const Tensor* src = take(s.param->name + "." + buffer_names_[b], DType::F32, s.buffers[b].shape()))
-        copies.emplace_back(&s.buffers[b], src);
+      if (const Tensor* src = take(e.param->name + "." + buffer_names_[b], DType::F32, e.buffers[b].shape()))
+        copies.emplace_back(&e.buffers[b], src);
   int64_t steps = 0;
   if (const Tensor* step = take(kStepEntry, DType::I64, Shape{})) {
     steps = *step->data<int64_t>();
@@ -127,8 +148,8 @@ void PerParameterStateOptimizer::load_state(const NamedTensors& state) {
 
 size_t PerParameterStateOptimizer::state_bytes() const {
   size_t bytes = 0;
-  for (const Slot& s : slots_)
-    for (const Tensor& b : s.buffers) bytes += b.nbytes();
+  for (const Entry& e : entries_)
+    for (const Tensor& b : e.buffers) bytes += b.nbytes();
   return bytes;
 }
 

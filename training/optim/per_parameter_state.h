@@ -18,7 +18,9 @@ class PerParameterStateOptimizer : public Optimizer {
   // Parameters with trainable == false are skipped. Buffers come zeroed from `alloc` (when null, the
   // allocator of each parameter's device) tagged {OptimizerState, parameter name}. A slice's buffers hold
   // its elements only: state() then gives "<param>.<buffer>" entries of shape [count], and load_state()
-  // takes the same.
+  // takes the same. A parameter may come as several disjoint slices in ascending order (a rank's chunks
+  // of a parameter split over several gradient buckets): its entries then hold the slices' elements end
+  // to end, [sum of counts].
   PerParameterStateOptimizer(const char* optimizer_name, std::vector<ParameterSlice> params,
                              std::vector<std::string> buffer_names, Allocator* alloc);
 
@@ -44,9 +46,16 @@ class PerParameterStateOptimizer : public Optimizer {
  private:
   void check_gradients() const;
 
+  // One per parameter: its buffers, which its slots' buffers are views of.
+  struct Entry {
+    Parameter* param;
+    std::vector<Tensor> buffers;
+  };
+
   const char* optimizer_name_;
   std::vector<std::string> buffer_names_;
   std::vector<Slot> slots_;
+  std::vector<Entry> entries_;
   int64_t steps_ = 0;
 };
 

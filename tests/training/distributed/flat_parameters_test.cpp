@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "ops/layer.h"
 #include "training/models/models.h"
 
 namespace frugal {
@@ -97,6 +98,88 @@ TEST(FlatParameters, ShardedGradientsNeverTakeMoreThanAllGradients) {
   EXPECT_EQ(one_bucket.slots(), 0);
   // Rank 1's shard of the gradients is its own chunk of the flat buffer.
   EXPECT_EQ(one_bucket.shard_gradients_of(0).f32(), one_bucket.bucket_gradients(0).f32() + one_bucket.chunk(0));
+}
+
+// An MLP whose first layer holds most of the parameters (the Fashion-MNIST CNN's fc in small): fc0
+// [512, 64] is 32768 of 35352 (hidden {512, 4}); with hidden {96, 32}, fc0 [96, 64] and fc1 [32, 96]
+// both span several 1024-element buckets in pieces of 16 rows.
+std::unique_ptr<Graph> big_first_layer(std::vector<int> hidden = {512, 4}) {
+  return build_model({{"arch", "mlp"}, {"hidden", hidden}, {"activation", "relu"}, {"dropout", 0.0}}, Shape{1, 8, 8}, 4, 7);
+}
+
+SplitPredicate linear_weights(Graph& g) {
+  return [&g](int node, const Parameter& p) {
+    auto* layer = dynamic_cast<WeightedLayer*>(&g.layer(node));
+    return layer && layer->can_split_weight_gradient() && &layer->weight() == &p;
+  };
+}
+
+TEST(FlatParameters, AWeightLargerThanABucketSpansBucketsOfItsOwnInPiecesOfRows) {
+  for (int ranks : {1, 2, 3}) {
+    auto g = big_first_layer({96, 32});
+    const auto before = values_of(*g);
+    FlatParameters flat(*g, backward_order(*g), 1024, ranks, 0, false, linear_weights(*g));
+    EXPECT_EQ(values_of(*g), before);
+    ASSERT_EQ(flat.splits().size(), 2u) << "fc0 [96, 64] and fc1 [32, 96] are larger than 1024 elements";
+    for (const FlatSplit& split : flat.splits()) {
+      const FlatPlace* place = nullptr;
+      for (const FlatPlace& p : flat.places())
+        if (p.param == split.param) place = &p;
+      ASSERT_NE(place, nullptr);
+      const int64_t rows = split.param->value.dim(0), cols = split.param->value.numel() / rows;
+      ASSERT_EQ(split.row_bounds.front(), 0);
+      ASSERT_EQ(split.row_bounds.back(), rows);
+      const int pieces = static_cast<int>(split.row_bounds.size()) - 1;
+      EXPECT_GE(pieces, 2);
+      EXPECT_EQ(place->bucket, split.first_bucket);
+      EXPECT_EQ(place->last_bucket, split.first_bucket + pieces - 1);
+      for (int i = 0; i < pieces; ++i) {
+        const int bi = split.first_bucket + i;
+        const FlatBucket& b = flat.buckets()[static_cast<size_t>(bi)];
+        const int64_t elements = (split.row_bounds[static_cast<size_t>(i) + 1] - split.row_bounds[static_cast<size_t>(i)]) * cols;
+        // End to end: the weight stays one contiguous view of the flat weights.
+        EXPECT_EQ(b.offset, place->offset + split.row_bounds[static_cast<size_t>(i)] * cols);
+        EXPECT_EQ(b.size % (16 * ranks), 0);
+        if (i + 1 < pieces) EXPECT_EQ(b.size, elements) << "only the last piece is padded";
+        EXPECT_LE(elements, 1024 + 16 * ranks * cols) << "about a bucket";
+        EXPECT_EQ(b.nodes, std::vector<int>{split.node});
+        EXPECT_EQ(b.ready_node, -1) << "the layer queues its pieces";
+        EXPECT_EQ(flat.bucket_at(b.offset), bi);
+        EXPECT_EQ(flat.bucket_at(b.offset + b.size - 1), bi);
+      }
+      EXPECT_EQ(split.param->value.f32(), flat.weights().f32() + place->offset);
+      EXPECT_EQ(split.param->grad.f32(), flat.bucket_gradients(split.first_bucket).f32());
+      EXPECT_EQ(flat.bucket_of_node(split.node), split.first_bucket + pieces) << "its bias's bucket";
+    }
+    // Every element in exactly one rank's shard: one slice per piece.
+    std::map<std::string, std::vector<int>> covered;
+    for (Parameter* p : g->trainable_parameters()) covered[p->name].assign(static_cast<size_t>(p->value.numel()), 0);
+    for (int r = 0; r < ranks; ++r)
+      for (const auto& node : flat.shard_slices(r))
+        for (const ParameterSlice& s : node)
+          for (int64_t i = s.begin; i < s.begin + s.count; ++i) ++covered[s.param->name][static_cast<size_t>(i)];
+    for (const auto& [name, counts] : covered)
+      for (int c : counts) ASSERT_EQ(c, 1) << name << " with " << ranks << " ranks";
+  }
+}
+
+// ZeRO-2: with the large layer in pieces, a slot holds a piece and the gradients drop to a piece plus
+// half; as one bucket, its slot would cost more than it saves and the flat buffer stays.
+TEST(FlatParameters, ShardedGradientsOfALayerInPiecesTakeAboutHalf) {
+  auto g = big_first_layer();
+  FlatParameters pieces(*g, backward_order(*g), 1024, 2, 1, true, linear_weights(*g));
+  size_t bytes = 0;
+  for (const auto& [name, b] : pieces.gradient_buffers()) bytes += b;
+  const size_t all = static_cast<size_t>(pieces.total()) * sizeof(float);
+  EXPECT_GT(pieces.slots(), 0);
+  EXPECT_LT(bytes, 0.65 * static_cast<double>(all));
+  for (const FlatSplit& split : pieces.splits())
+    EXPECT_FALSE(split.param->grad.defined()) << "no buffer holds all of " << split.param->name;
+
+  auto g2 = big_first_layer();
+  FlatParameters whole(*g2, backward_order(*g2), 1024, 2, 1, true);
+  EXPECT_TRUE(whole.splits().empty());
+  EXPECT_EQ(whole.slots(), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "training/distributed/connect.h"
 
 namespace frugal {
 namespace {
@@ -58,6 +59,26 @@ TEST_F(LaunchEnv, ARankOutsideTheSizeIsAConfigErrorNamingTheVariables) {
     FAIL() << "expected a ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("PMI_RANK=2"), std::string::npos) << e.what();
+  }
+}
+
+// A build without MPI refuses a multi-rank launch before any MPI call, naming the launcher, the rank and
+// the fix (what connect_job throws there; this build runs it only when it has no MPI itself).
+TEST_F(LaunchEnv, ABuildWithoutMpiRefusesSeveralRanksSayingHowToFixIt) {
+  setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  setenv("OMPI_COMM_WORLD_RANK", "1", 1);
+  const LaunchInfo l = detect_launch();
+  const std::string m = multi_rank_without_mpi(l).what();
+  EXPECT_NE(m.find("rank 1 of 2 by Open MPI (OMPI_COMM_WORLD_SIZE=2)"), std::string::npos) << m;
+  EXPECT_NE(m.find("built without MPI"), std::string::npos) << m;
+  EXPECT_NE(m.find("apt-get install libopenmpi-dev openmpi-bin"), std::string::npos) << m;
+  if (!mpi_built()) {
+    try {
+      connect_job(l, 5, Device::CPU);
+      FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()), m);
+    }
   }
 }
 
