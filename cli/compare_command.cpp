@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/io/output_paths.h"
 #include "core/log.h"
 #include "training/runs/compare_report.h"
 #include "training/runs/run_report.h"
@@ -25,6 +26,7 @@ Action add_compare_command(CLI::App& app) {
     std::vector<RunRecord> runs = collect_runs(args->dirs);
     std::string out = args->output;
     if (out.empty()) out = args->dirs.size() == 1 && is_sweep_dir(args->dirs[0]) ? args->dirs[0] : ".";
+    check_output_file(out + "/compare.md");
     // Runs written before report.html existed get one; a read-only run directory is not an error.
     for (const RunRecord& r : runs) {
       if (r.epochs.empty()) continue;

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_paths.h"
 #include "core/io/safetensors.h"
 #include "training/experiment.h"
 
@@ -32,6 +33,9 @@ CLI::App* add_data_bench_subcommand(CLI::App& data, Action* action) {
   *action = [cmd, args]() {
     if (!cmd->parsed()) return -1;
     const nlohmann::json config = load_config_with_overrides(args->config);
+    // Where the results go is checked before the batches are timed.
+    for (const std::string* file : {&args->json, &args->dump})
+      if (!file->empty()) check_output_file(*file);
     apply_thread_setting(config.at("threads").get<int>());
     const Split split = args->split == "train" ? Split::Train : Split::Test;
     auto data = open_dataset(dataset_options(config, split), split);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/io/output_paths.h"
 #include "training/budget/auto_plan.h"
 #include "training/config/frugal_schema.h"
 #include "training/experiment.h"
@@ -42,6 +43,8 @@ Action add_plan_command(CLI::App& app) {
     if (args->budget_mb > 0) config["memory"]["budget_mb"] = args->budget_mb;
     config = validate_config(config, frugal_config_schema(), "frugal plan");
     const std::string dir = args->output.empty() ? run_dir_for(config) : args->output;
+    // The plan takes minutes on a large model: where it goes is checked first.
+    for (const char* file : {"/auto_plan.json", "/backward_plan.json"}) check_output_file(dir + file);
     AutoPlanRequest request;
     request.process_budget_bytes = static_cast<size_t>(config.at("memory").at("budget_mb").get<double>() * 1048576.0);
     request.step_budget_bytes = static_cast<size_t>(args->step_budget_mb * 1048576.0);

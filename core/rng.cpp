@@ -1,7 +1,9 @@
 #include "core/rng.h"
 
 #include <cmath>
+#include <string>
 
+#include "core/error.h"
 #include "core/philox.h"
 
 namespace frugal {
@@ -66,6 +68,9 @@ void rng_rademacher(const RngKey& key, float* out, size_t n) {
 }
 
 std::vector<int64_t> rng_permutation(const RngKey& key, int64_t n) {
+  // Each swap draws below i + 1 <= n in 32 bits: beyond UINT32_MAX the bound would wrap (to 0 at 2^32).
+  if (n < 0 || n > static_cast<int64_t>(UINT32_MAX))
+    throw InternalError("rng_permutation: " + std::to_string(n) + " elements, expected 0 to 2^32 - 1");
   std::vector<int64_t> perm(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) perm[i] = i;
   RngSequence seq(key);

@@ -49,6 +49,7 @@ void rng_uniform(const RngKey& key, float* out, size_t n, float lo = 0.0f, float
 void rng_normal(const RngKey& key, float* out, size_t n, float mean = 0.0f, float stddev = 1.0f);
 void rng_bernoulli(const RngKey& key, uint8_t* out, size_t n, float p_one);
 void rng_rademacher(const RngKey& key, float* out, size_t n);  // ±1 with equal probability
+// n is at most UINT32_MAX (each draw is a 32-bit index); InternalError beyond.
 std::vector<int64_t> rng_permutation(const RngKey& key, int64_t n);
 
 // Sequential draws from one key, for code that needs a few numbers at a time (shuffles, crops).

@@ -1,6 +1,7 @@
 #include "datasets/loader.h"
 
 #include <algorithm>
+#include <new>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -71,12 +72,18 @@ void Loader::start_epoch(int64_t epoch, int64_t skip_batches) {
                         std::to_string(batches_per_epoch_) + "]");
   stop_producer();
   epoch_ = epoch;
-  if (opts_.shuffle) {
-    order_ = rng_permutation(rng_key(opts_.seed, RngStream::Shuffle, static_cast<uint64_t>(epoch)),
-                             data_.size());
-  } else {
-    order_.resize(static_cast<size_t>(data_.size()));
-    for (int64_t i = 0; i < data_.size(); ++i) order_[static_cast<size_t>(i)] = i;
+  try {
+    if (opts_.shuffle) {
+      order_ = rng_permutation(rng_key(opts_.seed, RngStream::Shuffle, static_cast<uint64_t>(epoch)),
+                               data_.size());
+    } else {
+      order_.resize(static_cast<size_t>(data_.size()));
+      for (int64_t i = 0; i < data_.size(); ++i) order_[static_cast<size_t>(i)] = i;
+    }
+  } catch (const std::bad_alloc&) {  // one 8-byte index per example: name the dataset, not the batch size
+    throw MemoryBudgetError("out of memory allocating " + std::to_string(data_.size() * 8) +
+                            " bytes for the order of the " + std::to_string(data_.size()) + " examples of " +
+                            data_.describe() + " (data.train_limit / data.test_limit use fewer)");
   }
   for (Slot& slot : slots_) slot.batch = -1;
   next_batch_ = skip_batches;

@@ -133,8 +133,7 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
              e.test_data->size(), e.num_classes, trainable_parameter_count(*e.graph));
   if (dp)
     log().info("data parallel over {} ({} buckets; batch {} per rank, {} per step; sharding: {})",
-               comm->describe(), dp->flat().buckets().size(), config.at("data").value("batch_size", int64_t{128}),
-               config.at("data").value("batch_size", int64_t{128}) * ranks,
+               comm->describe(), dp->flat().buckets().size(), batch_size, batch_size * ranks,
                dp->options().shard_gradients ? "optimizer state and gradients"
                : dp->options().shard_optimizer_state ? "optimizer state" : "none");
 

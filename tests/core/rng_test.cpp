@@ -1,5 +1,7 @@
 #include "core/rng.h"
 
+#include "core/error.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -106,6 +108,12 @@ TEST(Rng, PermutationIsAPermutationAndDependsOnKey) {
   for (int64_t i = 0; i < 1000; ++i) ASSERT_EQ(sorted[i], i);
   EXPECT_NE(p, rng_permutation(rng_key(8, RngStream::Shuffle, 1), 1000));
   EXPECT_EQ(p, rng_permutation(rng_key(8, RngStream::Shuffle, 0), 1000));
+}
+
+// Each swap draws a 32-bit index: at 2^32 elements the bound would wrap to 0 (a division by zero).
+TEST(Rng, PermutationRefusesMoreElementsThanA32BitDrawReaches) {
+  EXPECT_THROW(rng_permutation(rng_key(8, RngStream::Shuffle, 0), int64_t{1} << 32), InternalError);
+  EXPECT_THROW(rng_permutation(rng_key(8, RngStream::Shuffle, 0), -1), InternalError);
 }
 
 TEST(Rng, NextBelowIsUniform) {

@@ -30,6 +30,11 @@ TEST(BadConfigCli, SizesBeyondTheirBoundNameTheKey) {
     EXPECT_TRUE(is_user_error(r, {"value out of range for '" + std::string(key) + "'"})) << key;
   }
   EXPECT_TRUE(is_user_error(train_tiny(dir, {"model.hidden=[" + huge + "]"}), {"'model.hidden[0]'"}));
+  // A split's examples are shuffled with 32-bit draws: 2^32 of them is one too many.
+  for (const char* key : {"data.synthetic.train_size", "data.synthetic.test_size"})
+    EXPECT_TRUE(is_user_error(train_tiny(dir, {std::string(key) + "=4294967296"}),
+                              {"value out of range for '" + std::string(key) + "'", "<= 4294967295"}))
+        << key;
   EXPECT_TRUE(is_user_error(train_tiny(dir, {"data.synthetic.shape=[" + huge + ",2,2]"}), {"'data.synthetic.shape[0]'"}));
   // Real-valued settings become floats: no float holds 1e300.
   EXPECT_TRUE(is_user_error(train_tiny(dir, {"optimizer.weight_decay=1e300"}), {"'optimizer.weight_decay'"}));

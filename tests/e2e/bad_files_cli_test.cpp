@@ -48,12 +48,22 @@ TEST(BadFilesCli, UnwritableOutputLocationsAreNamedBeforeTheWorkStarts) {
   r = run_frugal("bench --config " + config + " --steps 1 --json " + under_file + "/b.json");
   EXPECT_TRUE(is_user_error(r, {under_file}));
   EXPECT_EQ(r.output.find("median step"), std::string::npos) << "the steps were timed first:\n" << r.output;
+  r = run_frugal("plan --config " + config + " --budget-mb 100 --output " + under_file);
+  EXPECT_TRUE(is_user_error(r, {under_file, "not a directory"}));
+  EXPECT_EQ(r.output.find("backward plan for"), std::string::npos) << "planned first:\n" << r.output;
+  for (const char* option : {"--json", "--dump"}) {
+    r = run_frugal("data bench --config " + config + " --batches 2 " + option + " " + under_file + "/d");
+    EXPECT_TRUE(is_user_error(r, {under_file, "not a directory"})) << option;
+    EXPECT_EQ(r.output.find("images_per_second"), std::string::npos) << "timed first:\n" << r.output;
+  }
 
   ASSERT_EQ(run_frugal("train --config " + config + " --set train.epochs=1 --output " + dir.str("ok")).exit_code, 0);
   r = run_frugal("eval --config " + config + " --checkpoint " + dir.str("ok/checkpoint") + " --output " + under_file +
                  "/e.json");
   EXPECT_TRUE(is_user_error(r, {under_file}));
   EXPECT_EQ(r.output.find("accuracy"), std::string::npos) << "evaluated first:\n" << r.output;
+  r = run_frugal("compare " + dir.str("ok") + " --output " + under_file);
+  EXPECT_TRUE(is_user_error(r, {under_file, "not a directory"}));
   r = run_frugal("step --config " + config + " --init " + dir.str("ok/checkpoint/model.safetensors") +
                  " --batch " + dir.str("ok/checkpoint/model.safetensors") + " --output " + under_file + "/w.safetensors");
   EXPECT_TRUE(is_user_error(r, {under_file}));

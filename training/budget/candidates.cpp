@@ -8,6 +8,7 @@
 #include "training/budget/mode_spec.h"
 #include "training/budget/quiet_log.h"
 #include "training/modes/fewbit_table.h"
+#include "training/modes/quantized.h"
 #include "training/modes/registry.h"
 
 namespace frugal {
@@ -95,7 +96,7 @@ int CandidateSet::find(int node, const std::string& spec) const {
 int CandidateSet::bits_of(const Assignment& a, int node, const std::string& mode) const {
   const nlohmann::json& e = chosen(a, node).entry;
   if (e.at("mode") != mode) return -1;
-  return e.value("bits", 4);
+  return e.value("bits", kQuantizedDefaultBits);  // the mode's own default when the entry names none
 }
 
 bool CandidateSet::valid(const Assignment& a) const {

@@ -24,7 +24,7 @@ nlohmann::json parse_mode_spec(const std::string& spec, const std::string& where
 }
 
 std::string mode_spec_of(const nlohmann::json& entry) {
-  std::string spec = entry.value("mode", std::string("exact"));
+  std::string spec = entry.at("mode").get<std::string>();  // filled in by the schema or parse_mode_spec
   for (const auto& [key, value] : entry.items())
     if (key != "mode" && key != "match") spec += ":" + key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
   return spec;

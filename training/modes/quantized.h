@@ -23,6 +23,9 @@
 
 namespace frugal {
 
+// Bits per stashed value when the entry names none (the one place this default is stated).
+constexpr int kQuantizedDefaultBits = 4;
+
 // Serves nothing: the mode of a layer kind BLPA does not cover (the registry then falls back or refuses).
 class QuantizedMode : public BackwardMode {
  public:

@@ -16,7 +16,7 @@ FRUGAL_MODE_FACTORY(make_quantized_mode) {
     if (key != "mode" && key != "match" && key != "bits")
       throw ConfigError(where + ": knob '" + key + "' (= " + value.dump() +
                         ") does not apply to this mode (its only knob is 'bits')");
-  int bits = 4;
+  int bits = kQuantizedDefaultBits;
   if (entry.contains("bits")) {
     const auto& b = entry.at("bits");
     if (!b.is_number_integer() || b.get<int64_t>() < 2 || b.get<int64_t>() > 8)

@@ -72,7 +72,7 @@ std::vector<std::string> registered_backward_modes() {
 
 std::unique_ptr<BackwardMode> make_backward_mode(const nlohmann::json& entry, Layer& layer, int layer_index,
                                                  uint64_t seed) {
-  const std::string name = entry.value("mode", std::string("exact"));
+  const std::string name = entry.at("mode").get<std::string>();  // filled in by the schema
   auto it = factories().find(name);
   if (it == factories().end())
     throw ConfigError("backward mode '" + name + "' is not available in this build (available: " +
