@@ -23,8 +23,9 @@ constexpr size_t kCodeRunLater = 3 * kMiB;
 constexpr size_t kPerThread = 2 * kMiB;
 constexpr size_t kAllocatorBase = 2 * kMiB;
 
-size_t status_kib(const char* key) {
-  std::ifstream status("/proc/self/status");
+// A "Key:  N kB" line of a /proc file, in KiB (0 when absent).
+size_t proc_kib(const char* file, const char* key) {
+  std::ifstream status(file);
   std::string line;
   const std::string prefix = std::string(key) + ":";
   while (std::getline(status, line)) {
@@ -48,9 +49,18 @@ size_t loader_bytes(const LoaderOptions& lo, const Dataset& data, int64_t batch)
 
 int compute_threads() { return omp_get_max_threads(); }
 
+// RAM plus swap, 0 where /proc/meminfo cannot be read: a run predicted to need more cannot finish here
+// (the kernel would end it, exit 137, possibly after hours of training). Tests give a smaller machine
+// through FRUGAL_TEST_MACHINE_MEMORY_MB, so that the refusal is tested without allocating that much.
+size_t machine_memory_bytes() {
+  if (const char* test_mb = std::getenv("FRUGAL_TEST_MACHINE_MEMORY_MB"))
+    return static_cast<size_t>(std::strtoull(test_mb, nullptr, 10)) * kMiB;
+  return (proc_kib("/proc/meminfo", "MemTotal") + proc_kib("/proc/meminfo", "SwapTotal")) * 1024;
+}
+
 }  // namespace
 
-size_t resident_bytes() { return status_kib("VmRSS") * 1024; }
+size_t resident_bytes() { return proc_kib("/proc/self/status", "VmRSS") * 1024; }
 
 size_t startup_resident_bytes() {
   // The backward.auto planner runs in a child process (cli/auto_backward.h) and plans for its parent,
@@ -121,9 +131,10 @@ nlohmann::json process_memory_section(Experiment& e, const ProcessMemory& predic
 
 void check_process_budget(Experiment& e, const ProcessMemory& predicted) {
   const double budget_mb = e.config.at("memory").at("budget_mb").get<double>();
-  if (budget_mb <= 0) return;
-  const size_t budget = static_cast<size_t>(budget_mb * 1048576.0);
-  if (predicted.total() <= budget) return;
+  const size_t budget = budget_mb > 0 ? static_cast<size_t>(budget_mb * 1048576.0) : 0;
+  const size_t machine = machine_memory_bytes();
+  const bool over_machine = machine > 0 && predicted.total() > machine && (budget == 0 || budget > machine);
+  if (!over_machine && (budget == 0 || predicted.total() <= budget)) return;
   std::string parts = "training step " + format_bytes(predicted.training_step) + ", dataset " +
                       format_bytes(predicted.dataset) + ", code and libraries " +
                       format_bytes(predicted.code_and_libraries) + ", loaders " + format_bytes(predicted.loader) +
@@ -132,9 +143,13 @@ void check_process_budget(Experiment& e, const ProcessMemory& predicted) {
   // The training step's own breakdown names what a cheaper mode or a smaller batch would shrink.
   const std::string step_detail =
       "; training step " + describe_training_peak(e, e.config.at("data").at("batch_size").get<int64_t>());
-  throw MemoryBudgetError("memory.budget_mb: the process is predicted to need " + format_bytes(predicted.total()) +
-                          " but the budget is " + format_bytes(budget) + " (" + parts + ")" + step_detail +
-                          "; backward.auto chooses cheaper backward modes to fit (docs/memory_budget.md)");
+  const std::string limit = over_machine ? "this machine has " + format_bytes(machine) + " of memory and swap"
+                                         : "the budget is " + format_bytes(budget);
+  throw MemoryBudgetError(std::string(over_machine ? "memory" : "memory.budget_mb") +
+                          ": the process is predicted to need " + format_bytes(predicted.total()) + " but " + limit +
+                          " (" + parts + ")" + step_detail +
+                          "; a smaller data.batch_size or data.prefetch, or memory.budget_mb with backward.auto "
+                          "(cheaper backward modes), makes it fit (docs/memory_budget.md)");
 }
 
 }  // namespace frugal

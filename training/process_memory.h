@@ -44,8 +44,8 @@ ProcessMemory predict_process_memory(Experiment& e, int64_t batch);
 // {"peak_rss_bytes", parts measured alone, "unattributed_bytes"}, "measured_over_predicted"}.
 nlohmann::json process_memory_section(Experiment& e, const ProcessMemory& predicted, bool measured);
 
-// memory.budget_mb against the predicted process peak: MemoryBudgetError naming the parts and the
-// largest buffers of the training step at its peak.
+// memory.budget_mb, and the machine's RAM plus swap, against the predicted process peak:
+// MemoryBudgetError naming the parts and the largest buffers of the training step at its peak.
 void check_process_budget(Experiment& e, const ProcessMemory& predicted);
 
 }  // namespace frugal

@@ -42,6 +42,20 @@ TEST(BadConfigCli, SizesBeyondTheirBoundNameTheKey) {
   EXPECT_TRUE(is_user_error(train_tiny(dir, {"schedule.warmup_epochs=1e300"}), {"'schedule.warmup_epochs'"}));
 }
 
+// A run predicted to need more than the machine's RAM and swap is refused before training, naming the
+// prediction's parts, instead of being ended by the kernel's out-of-memory killer (exit 137) once the
+// loader fills its prefetch buffers. The machine is made small (FRUGAL_TEST_MACHINE_MEMORY_MB) rather
+// than the run large, so the test allocates nothing big wherever it runs.
+TEST(BadConfigCli, ARunPredictedBeyondTheMachinesMemoryIsRefusedBeforeItStarts) {
+  TempDir dir("beyond_machine");
+  CliResult r = train_tiny(dir, {"data.prefetch=64"}, tiny_config("t"), "FRUGAL_TEST_MACHINE_MEMORY_MB=8");
+  EXPECT_TRUE(is_user_error(r, {"memory: the process is predicted to need", "but this machine has 8.0 MiB of memory and swap",
+                                "loaders", "data.prefetch"}));
+  EXPECT_FALSE(trained_a_step(r));
+  // The same run on the real machine trains.
+  EXPECT_EQ(train_tiny(dir, {"data.prefetch=64", "train.epochs=1"}).exit_code, 0);
+}
+
 // Each size within its bound, their product beyond what a batch may hold.
 TEST(BadConfigCli, ProductsOfSizesNameTheKey) {
   TempDir dir("products");
