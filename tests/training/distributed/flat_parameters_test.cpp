@@ -67,19 +67,24 @@ TEST(FlatParameters, BucketsFollowTheGroupOrderAndSplitIntoEqualChunks) {
         << g->layer(i).name();
 }
 
+// Every element of every trainable parameter lies in exactly one rank's shard.
+void expect_each_element_in_one_shard(Graph& g, const FlatParameters& flat, int ranks) {
+  std::map<std::string, std::vector<int>> covered;
+  for (Parameter* p : g.trainable_parameters()) covered[p->name].assign(static_cast<size_t>(p->value.numel()), 0);
+  for (int r = 0; r < ranks; ++r)
+    for (const auto& node : flat.shard_slices(r))
+      for (const ParameterSlice& s : node)
+        for (int64_t i = s.begin; i < s.begin + s.count; ++i) ++covered[s.param->name][static_cast<size_t>(i)];
+  for (const auto& [name, counts] : covered)
+    for (int c : counts) ASSERT_EQ(c, 1) << name << " with " << ranks << " ranks";
+}
+
 // Every element of every parameter is in exactly one rank's shard, whatever the rank count.
 TEST(FlatParameters, ShardsOfAllRanksCoverEachParameterOnce) {
   for (int ranks : {1, 2, 3, 5}) {
     auto g = small_cnn();
     FlatParameters flat(*g, backward_order(*g), 200, ranks, 0, false);
-    std::map<std::string, std::vector<int>> covered;
-    for (Parameter* p : g->trainable_parameters()) covered[p->name].assign(static_cast<size_t>(p->value.numel()), 0);
-    for (int r = 0; r < ranks; ++r)
-      for (const auto& node : flat.shard_slices(r))
-        for (const ParameterSlice& s : node)
-          for (int64_t i = s.begin; i < s.begin + s.count; ++i) ++covered[s.param->name][static_cast<size_t>(i)];
-    for (const auto& [name, counts] : covered)
-      for (int c : counts) ASSERT_EQ(c, 1) << name << " with " << ranks << " ranks";
+    expect_each_element_in_one_shard(*g, flat, ranks);
   }
 }
 
@@ -152,14 +157,7 @@ TEST(FlatParameters, AWeightLargerThanABucketSpansBucketsOfItsOwnInPiecesOfRows)
       EXPECT_EQ(flat.bucket_of_node(split.node), split.first_bucket + pieces) << "its bias's bucket";
     }
     // Every element in exactly one rank's shard: one slice per piece.
-    std::map<std::string, std::vector<int>> covered;
-    for (Parameter* p : g->trainable_parameters()) covered[p->name].assign(static_cast<size_t>(p->value.numel()), 0);
-    for (int r = 0; r < ranks; ++r)
-      for (const auto& node : flat.shard_slices(r))
-        for (const ParameterSlice& s : node)
-          for (int64_t i = s.begin; i < s.begin + s.count; ++i) ++covered[s.param->name][static_cast<size_t>(i)];
-    for (const auto& [name, counts] : covered)
-      for (int c : counts) ASSERT_EQ(c, 1) << name << " with " << ranks << " ranks";
+    expect_each_element_in_one_shard(*g, flat, ranks);
   }
 }
 
