@@ -44,7 +44,9 @@ TEST(OptimizerSlices, TwoSlicesWithSeparateGradientsGiveTheWholeUpdate) {
     EXPECT_EQ(values_of(sliced.value), values_of(whole.value)) << name;
     // State entries keep the parameter's name with the slice's elements.
     for (const auto& [entry, t] : first->state())
-      if (entry != "step") EXPECT_EQ(t.shape(), Shape({9})) << name << " " << entry;
+      if (entry != "step") {
+        EXPECT_EQ(t.shape(), Shape({9})) << name << " " << entry;
+      }
     EXPECT_LT(first->state_bytes() + second->state_bytes(), reference->state_bytes() + 1);
   }
 }
@@ -93,7 +95,9 @@ TEST(OptimizerSlices, SeveralSlicesOfOneParameterShareOneEntry) {
     auto again = build({ParameterSlice(&sliced, 0, 5, grads[0]), ParameterSlice(&sliced, 12, 6, grads[2])});
     again->load_state(even->state());
     for (size_t i = 0; i < mine.size(); ++i)
-      if (mine[i].first != "step") EXPECT_EQ(values_of(again->state()[i].second), values_of(mine[i].second));
+      if (mine[i].first != "step") {
+        EXPECT_EQ(values_of(again->state()[i].second), values_of(mine[i].second));
+      }
     // Overlapping or descending slices are refused.
     EXPECT_THROW(build({ParameterSlice(&sliced, 0, 6), ParameterSlice(&sliced, 5, 3)}), InternalError);
     EXPECT_THROW(build({ParameterSlice(&sliced, 12, 6), ParameterSlice(&sliced, 0, 5)}), InternalError);

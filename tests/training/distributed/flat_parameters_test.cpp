@@ -145,7 +145,9 @@ TEST(FlatParameters, AWeightLargerThanABucketSpansBucketsOfItsOwnInPiecesOfRows)
         // End to end: the weight stays one contiguous view of the flat weights.
         EXPECT_EQ(b.offset, place->offset + split.row_bounds[static_cast<size_t>(i)] * cols);
         EXPECT_EQ(b.size % (16 * ranks), 0);
-        if (i + 1 < pieces) EXPECT_EQ(b.size, elements) << "only the last piece is padded";
+        if (i + 1 < pieces) {
+          EXPECT_EQ(b.size, elements) << "only the last piece is padded";
+        }
         EXPECT_LE(elements, 1024 + 16 * ranks * cols) << "about a bucket";
         EXPECT_EQ(b.nodes, std::vector<int>{split.node});
         EXPECT_EQ(b.ready_node, -1) << "the layer queues its pieces";
