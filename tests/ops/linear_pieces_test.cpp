@@ -57,7 +57,9 @@ TEST(LinearPieces, PiecesOfRowsAreTheWholeGradientsRowsBitForBit) {
         const size_t begin = static_cast<size_t>(c.rows[static_cast<size_t>(i)] * c.in);
         const size_t end = static_cast<size_t>(c.rows[static_cast<size_t>(i) + 1] * c.in);
         EXPECT_TRUE(std::equal(pieces.begin() + begin, pieces.begin() + end, whole.begin() + begin)) << "piece " << i << " of " << c.n << "x" << c.in << "->" << c.out << ", " << threads << " thread(s)";
-        if (end < pieces.size()) EXPECT_EQ(pieces[end], -1.0f);
+        if (end < pieces.size()) {
+          EXPECT_EQ(pieces[end], -1.0f);
+        }
         order.push_back(i);
       };
       fc.set_weight_gradient_pieces(&sink);

@@ -5,7 +5,7 @@
 namespace frugal {
 
 DfaMode::DfaMode(std::string name, const FeedbackOptions& options, int node, uint64_t seed)
-    : name_(std::move(name)), options_(options), node_(node), key_(feedback_key(seed, node)) {}
+    : name_(std::move(name)), options_(options), key_(feedback_key(seed, node)) {}
 
 std::string DfaMode::describe() const {
   std::string s = name_ + "(" + dfa_role_name(plan_.role);

@@ -42,7 +42,6 @@ class DfaMode : public BackwardMode {
 
   std::string name_;
   FeedbackOptions options_;
-  int node_;
   RngKey key_;
   DfaNodePlan plan_;
   int64_t classes_ = 0;
