@@ -76,6 +76,7 @@ double overlap(const Box& a, const Box& b) {
 struct LabelPlace {
   double x, y;
   bool anchor_end;
+  Box box;  // what the label covers: an obstacle for the labels placed after it
 };
 
 LabelPlace place_label(double x, double y, size_t length, bool prefer_left, bool prefer_above, const Box& inside,
@@ -96,7 +97,7 @@ LabelPlace place_label(double x, double y, size_t length, bool prefer_left, bool
                          std::max(0.0, inside.y0 - box.y0) + std::max(0.0, box.y1 - inside.y1);
       cost += 1e6 * out;
       for (const Box& t : taken) cost += overlap(box, t);
-      if (cost < best_cost) best_cost = cost, best = {tx, ty, left};
+      if (cost < best_cost) best_cost = cost, best = {tx, ty, left, box};
       if (cost == 0) return best;
     }
   return best;
@@ -195,8 +196,7 @@ std::string xy_chart_svg(const ChartSpec& spec) {
         // neighbours on a front do not overprint each other, and move where they would.
         const LabelPlace at = place_label(px(x), py(y), s.point_labels[i].size(), px(x) > kLeft + plot_w * 0.7,
                                           i % 2 == 0, Box{2, kTop - 8, spec.width - 2, kTop + plot_h}, taken);
-        const double w = 6.8 * static_cast<double>(s.point_labels[i].size());
-        taken.push_back({at.anchor_end ? at.x - w : at.x, at.y - 10, at.anchor_end ? at.x : at.x + w, at.y + 3});
+        taken.push_back(at.box);
         svg << "<text class='mark' x='" << svg_num(at.x) << "' y='" << svg_num(at.y) << "' text-anchor='"
             << (at.anchor_end ? "end" : "start") << "'>" << html_escape(s.point_labels[i]) << "</text>";
       }
