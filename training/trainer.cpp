@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include "core/error.h"
@@ -293,9 +294,14 @@ nlohmann::json run_training(const nlohmann::json& config, const TrainOptions& op
       pos.best_test_accuracy = std::max(pos.best_test_accuracy, t.accuracy);
       metrics["test_loss"] = t.loss;
       metrics["test_accuracy"] = t.accuracy;
-      log().info("epoch {} done: train loss {:.4f} acc {:.2f}% | test loss {:.4f} acc {:.2f}% | {:.1f} s, {:.0f} img/s",
-                 epoch + 1, last_train["loss"].get<double>(), 100 * last_train["accuracy"].get<double>(), t.loss,
-                 100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
+      // No training sums when a run resumes after its epoch's last batch (stopped by a signal right there):
+      // the checkpoint holds no sums of the batches before it, so the epoch has no train figures.
+      const std::string train_part =
+          seen > 0 ? fmt::format("train loss {:.4f} acc {:.2f}%", last_train["loss"].get<double>(),
+                                 100 * last_train["accuracy"].get<double>())
+                   : std::string("no training batches left after the resume");
+      log().info("epoch {} done: {} | test loss {:.4f} acc {:.2f}% | {:.1f} s, {:.0f} img/s", epoch + 1, train_part,
+                 t.loss, 100 * t.accuracy, epoch_seconds, seen / std::max(epoch_seconds, 1e-9));
     }
     if (epoch_done && writer) append_line(metrics_file, metrics.dump());
     if (writer) write_run_report(dir);  // learning curves so far, beside the memory report

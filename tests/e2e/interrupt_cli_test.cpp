@@ -241,6 +241,34 @@ TEST_F(InterruptCli, FullDiskFailsNamingTheFileAndThePreviousCheckpointStaysLoad
   }
 }
 
+// A signal that lands right after an epoch's last batch leaves a checkpoint at "epoch e, batch
+// steps_per_epoch": trained, not yet evaluated. Its resume has no batches left in that epoch and once
+// failed with an internal error (the epoch's log line read train figures it never computed). The
+// checkpoint is made exactly, from a finished run's step 56 (epoch 7, batch 0) rewritten to the same
+// position as the end of epoch 6; the resumed run must still end where the uninterrupted one did.
+TEST_F(InterruptCli, AStopRightAfterAnEpochsLastBatchResumes) {
+  const std::string run = "epoch_end";
+  CliResult r = run_frugal("train --config " + dir_.str("config.json") + " --set output.keep_checkpoints=2 --output " +
+                           dir_.str(run));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path checkpoints = dir_.path() / run / "checkpoints";
+  fs::remove_all(checkpoints / "step-00000064");
+  const fs::path state_file = checkpoints / "step-00000056/state.json";
+  auto state = nlohmann::json::parse(read_text(state_file));
+  ASSERT_EQ(state["epoch"], 7);
+  ASSERT_EQ(state["batch_in_epoch"], 0);
+  state["epoch"] = 6;
+  state["batch_in_epoch"] = 8;
+  write_text(state_file, state.dump(2));
+  fs::remove(dir_.path() / run / "checkpoint");
+  fs::create_directory_symlink("checkpoints/step-00000056", dir_.path() / run / "checkpoint");
+  CliResult resumed = run_frugal("train --resume " + dir_.str(run));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("epoch 7 done: no training batches left after the resume"), std::string::npos)
+      << resumed.output;
+  EXPECT_TRUE(final_state(dir_.path() / run) == straight_) << "resumed run differs from the uninterrupted one";
+}
+
 TEST_F(InterruptCli, KeepCheckpointsKeepsTheNewestOnes) {
   for (int keep : {1, 3}) {
     const std::string run = "keep" + std::to_string(keep);
